@@ -1,0 +1,6 @@
+"""camfx: real-time webcam filters with numba-compiled convolutions."""
+from .chain import Chain, parse_chain
+from .filter import Filter
+from .kernels import convolve2d
+
+__all__ = ["Chain", "Filter", "convolve2d", "parse_chain"]

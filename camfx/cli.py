@@ -1,0 +1,64 @@
+"""The ``camfx`` command: wires config, registry, sources and sinks together."""
+import argparse
+import os
+import sys
+
+from .config import load_config
+from .errors import CamfxError
+from .registry import Registry
+
+
+def build_registry(config):
+    """The registry of installed plugins plus the config's local plugins and named kernels."""
+    return Registry.discover(config["plugins"], config["kernels"], config.base_dir)
+
+
+def cmd_filters(args):
+    config = load_config(args.config)
+    registry = build_registry(config)
+    failed = 0
+    for name in registry.names():
+        try:
+            cls = registry.get(name)
+        except CamfxError as error:
+            failed += 1
+            print(f"{name:<12} FAILED: {error}")
+            continue
+        params = ", ".join(_describe(p) for p in cls.parameters()) or "no parameters"
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        print(f"{name:<12} {params}")
+        print(f"{'':<12} {summary}")
+        print(f"{'':<12} from {registry.origin(name)}")
+    return 1 if failed else 0
+
+
+def _describe(parameter):
+    kind = getattr(parameter.annotation, "__name__", "")
+    default = "required" if parameter.default is parameter.empty else repr(parameter.default)
+    return f"{parameter.name}: {kind} = {default}"
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(prog="camfx", description="Real-time webcam filters.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    filters = commands.add_parser("filters", help="list every filter with its parameters and origin")
+    filters.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+    filters.set_defaults(run=cmd_filters)
+    return parser
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CamfxError, ValueError, OSError) as error:
+        if os.environ.get("CAMFX_DEBUG"):
+            raise
+        print(f"camfx: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The filter plugin contract: a small class with a name, keyword-only typed parameters and an
+``apply`` that does the per-frame work."""
+import inspect
+
+import numpy as np
+
+
+class Filter:
+    """Base class of every filter plugin.
+
+    Subclasses set ``name``, take their parameters as keyword-only arguments with defaults and
+    type annotations (``int``, ``float``, ``bool``, ``str`` or ``list``), validate them once in
+    ``__init__``, and implement ``apply(frame) -> frame``. ``apply`` receives a checked uint8
+    frame, gray ``(H, W)`` or BGR ``(H, W, 3)``, of any size and memory layout, and returns a
+    frame of the same shape and dtype.
+    """
+
+    name = ""
+
+    def __call__(self, frame):
+        return self.apply(check_frame(frame))
+
+    def apply(self, frame):
+        raise NotImplementedError
+
+    @classmethod
+    def parameters(cls):
+        """The keyword-only parameters of ``__init__`` as ``inspect.Parameter`` objects."""
+        signature = inspect.signature(cls.__init__)
+        return [p for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+
+    def __repr__(self):
+        params = ", ".join(f"{p.name}={getattr(self, p.name, p.default)!r}" for p in self.parameters())
+        return f"{self.name}({params})"
+
+
+def check_frame(frame):
+    """Return ``frame`` if it is a uint8 gray (H, W) or BGR (H, W, 3) array, else raise ValueError."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame dtype must be uint8, got {frame.dtype}")
+    if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)):
+        raise ValueError(f"frame must be gray (H, W) or BGR (H, W, 3), got shape {frame.shape}")
+    if frame.size == 0:
+        raise ValueError(f"frame must not be empty, got shape {frame.shape}")
+    return frame
+
+
+def odd_ksize(value, name="ksize"):
+    """Return ``value`` if it is an odd positive integer, else raise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value % 2 == 0:
+        raise ValueError(f"{name} must be an odd positive integer, got {value!r}")
+    return value
+
+
+def kernel_matrix(value, name="matrix"):
+    """Return ``value`` as a non-empty 2-D float array of finite numbers, else raise ValueError."""
+    try:
+        matrix = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 2-D list of numbers, got {value!r}") from None
+    if matrix.ndim != 2 or matrix.size == 0 or not np.all(np.isfinite(matrix)):
+        raise ValueError(f"{name} must be a non-empty 2-D list of finite numbers, got {value!r}")
+    return matrix

@@ -1,0 +1,52 @@
+import numpy as np
+
+from camfx.filter import Filter, odd_ksize
+from camfx.kernels import separable_filter
+
+# OpenCV's fixed tables for small Gaussians with sigma <= 0 (imgproc/src/smooth.dispatch.cpp).
+SMALL_GAUSSIANS = {
+    1: [1.0],
+    3: [0.25, 0.5, 0.25],
+    5: [0.0625, 0.25, 0.375, 0.25, 0.0625],
+    7: [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125],
+}
+FRACTION_BITS = 8
+
+
+def gaussian_weights(ksize, sigma):
+    """The Gaussian as OpenCV's bit-exact uint8 GaussianBlur uses it: 8-bit fixed-point weights
+    summing to exactly 256, quantised with error diffusion from the centre outwards."""
+    if sigma <= 0 and ksize in SMALL_GAUSSIANS:
+        weights = np.array(SMALL_GAUSSIANS[ksize])
+    else:
+        sigma = sigma if sigma > 0 else 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8
+        x = np.arange(1 - ksize, ksize, 2.0) / 2
+        weights = np.exp(-x * x / (2 * sigma * sigma))
+        weights /= weights.sum()
+    fixed = np.empty(ksize, np.int32)
+    error = 0.0
+    for i in range(ksize // 2):
+        scaled = weights[i] * (1 << FRACTION_BITS) + error
+        fixed[i] = fixed[-1 - i] = np.rint(np.float32(scaled))
+        error = scaled - fixed[i]
+    fixed[ksize // 2] = (1 << FRACTION_BITS) - 2 * fixed[:ksize // 2].sum()
+    return fixed
+
+
+class Blur(Filter):
+    """Gaussian blur, equal to ``cv2.GaussianBlur(frame, (ksize, ksize), sigma)``.
+
+    ``sigma <= 0`` derives sigma from ``ksize`` as OpenCV does.
+    """
+
+    name = "blur"
+
+    def __init__(self, *, ksize: int = 5, sigma: float = 0.0):
+        self.ksize = odd_ksize(ksize)
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not np.isfinite(sigma):
+            raise ValueError(f"sigma must be a finite number, got {sigma!r}")
+        self.sigma = float(sigma)
+        self._weights = gaussian_weights(self.ksize, self.sigma)
+
+    def apply(self, frame):
+        return separable_filter(frame, self._weights, self._weights, fraction_bits=FRACTION_BITS)

@@ -1,0 +1,16 @@
+import numpy as np
+
+from camfx.filter import Filter
+from camfx.kernels import convolve2d
+
+# The classic 3x3 emboss (light from the top left), as in most image editors.
+EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], np.float32)
+
+
+class Emboss(Filter):
+    """Emboss, equal to ``cv2.filter2D(frame, -1, EMBOSS)``."""
+
+    name = "emboss"
+
+    def apply(self, frame):
+        return convolve2d(frame, EMBOSS)

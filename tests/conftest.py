@@ -1,0 +1,56 @@
+"""Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader."""
+import cv2
+import numpy as np
+import pytest
+
+from camfx.demo import DemoScene
+from camfx.sources import VideoFile
+
+CLIP_FRAMES = 36
+CLIP_SIZE = (320, 240)
+
+
+@pytest.fixture(scope="session")
+def scene_frames():
+    scene = DemoScene(*CLIP_SIZE)
+    return [scene.frame(i * 3) for i in range(CLIP_FRAMES)]
+
+
+@pytest.fixture(scope="session")
+def clip_path(tmp_path_factory, scene_frames):
+    """A lossless (FFV1) recording of a moving, textured scene."""
+    path = tmp_path_factory.mktemp("clip") / "scene.mkv"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"FFV1"), 30, CLIP_SIZE)
+    assert writer.isOpened(), "OpenCV cannot write FFV1"
+    for frame in scene_frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def recorded_frames(clip_path):
+    """Frames of the recorded clip, read with the same reader the app uses."""
+    with VideoFile(clip_path) as video:
+        return list(video)
+
+
+@pytest.fixture(scope="session")
+def sample_frames(recorded_frames):
+    """A few recorded frames in the shapes filters must handle: BGR and gray, odd sizes,
+    non-contiguous views."""
+    bgr = recorded_frames[::9]
+    gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in bgr]
+    views = [bgr[0][1:, 3:], bgr[1][::2, 1::3], gray[2][5:-4:2, ::-1], bgr[3][:7, :5], gray[0][:1, :1]]
+    return {"bgr": bgr, "gray": gray, "views": views}
+
+
+def all_frames(sample_frames):
+    return sample_frames["bgr"] + sample_frames["gray"] + sample_frames["views"]
+
+
+def assert_close(actual, expected, tolerance=1):
+    """Equal shape and dtype, and every pixel within ``tolerance``."""
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    diff = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
+    assert diff.max(initial=0) <= tolerance, f"max difference {diff.max()} at {np.unravel_index(diff.argmax(), diff.shape)}"

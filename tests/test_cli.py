@@ -1,0 +1,27 @@
+import subprocess
+import sys
+
+
+def camfx(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "camfx.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_filters_lists_every_filter_with_parameters_and_origin(tmp_path):
+    (tmp_path / "config.toml").write_text('[kernels.outline]\nmatrix = [[0, 1], [1, 0]]\n'
+                                          '[plugins]\nghost = "nowhere.py:Ghost"\n')
+    result = camfx("filters", cwd=tmp_path)
+    out = result.stdout
+    assert "blur         ksize: int = 5, sigma: float = 0.0" in out
+    assert "kernel       matrix: list = required, scale: float = 1.0, offset: float = 0.0" in out
+    assert "from camfx_filters.edge:Edge (camfx" in out
+    assert "outline      scale: float = 1.0, offset: float = 0.0" in out
+    assert "ghost        FAILED: plugin 'ghost' from nowhere.py:Ghost" in out
+    assert result.returncode == 1  # a broken plugin is reported, and the listing still completes
+
+
+def test_bad_config_is_one_line_and_a_non_zero_exit(tmp_path):
+    (tmp_path / "bad.toml").write_text("[capture]\nwidht = 3\n")
+    result = camfx("filters", "--config", str(tmp_path / "bad.toml"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unknown key 'capture.widht'" in result.stderr and "Traceback" not in result.stderr
