@@ -143,3 +143,11 @@ def test_compiled_code_is_cached_on_disk(tmp_path):
             for _ in range(2)]
     assert runs[0].stdout.split() == ["0", "1"]  # cold: compiled
     assert runs[1].stdout.split() == ["1", "0"]  # warm: loaded from disk
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    import camfx.kernels
+    result = doctest.testmod(camfx.kernels)
+    assert result.attempted >= 1 and result.failed == 0
