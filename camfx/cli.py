@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 
+from .chain import parse_chain
 from .config import load_config
 from .errors import CamfxError
 from .registry import Registry
@@ -11,6 +12,12 @@ from .registry import Registry
 def build_registry(config):
     """The registry of installed plugins plus the config's local plugins and named kernels."""
     return Registry.discover(config["plugins"], config["kernels"], config.base_dir)
+
+
+def build_chain(args, config):
+    """The chain from ``--filters`` when given, else from the config's ``[chain]``."""
+    spec = args.filters if getattr(args, "filters", None) is not None else config["chain"]["filters"]
+    return parse_chain(spec, build_registry(config))
 
 
 def cmd_filters(args):
