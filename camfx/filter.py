@@ -34,6 +34,22 @@ class Filter:
         return f"{self.name}({params})"
 
 
+def accepts_out(filter_):
+    """True when ``filter_.apply`` takes an ``out`` argument."""
+    try:
+        return "out" in inspect.signature(filter_.apply).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def apply_into(filter_, frame, out):
+    """``filter_.apply(frame)`` written into ``out``, without a copy when the filter supports it."""
+    if accepts_out(filter_):
+        return filter_.apply(frame, out=out)
+    np.copyto(out, filter_.apply(frame))
+    return out
+
+
 def check_frame(frame):
     """Return ``frame`` if it is a uint8 gray (H, W) or BGR (H, W, 3) array, else raise ValueError."""
     if not isinstance(frame, np.ndarray):

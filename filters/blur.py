@@ -2,6 +2,7 @@ import numpy as np
 
 from camfx.filter import Filter, odd_ksize
 from camfx.kernels import separable_filter
+from camfx.kernels.specialised import Separable
 
 # OpenCV's fixed tables for small Gaussians with sigma <= 0 (imgproc/src/smooth.dispatch.cpp).
 SMALL_GAUSSIANS = {
@@ -40,6 +41,8 @@ class Blur(Filter):
     """
 
     name = "blur"
+    variants = ("separable", "generic")  # weights as constants, uint16 sums / weights from arrays
+    variant = "separable"
 
     def __init__(self, *, ksize: int = 5, sigma: float = 0.0):
         self.ksize = odd_ksize(ksize)
@@ -47,6 +50,22 @@ class Blur(Filter):
             raise ValueError(f"sigma must be a finite number, got {sigma!r}")
         self.sigma = float(sigma)
         self._weights = gaussian_weights(self.ksize, self.sigma)
+        # Common powers of two out of the weights ([16, 64, 96, 64, 16] -> [1, 4, 6, 4, 1]), so
+        # the sums fit 16-bit lanes; the result is still OpenCV's bit-exact rounding.
+        reduced, bits = _reduce(self._weights, FRACTION_BITS)
+        shift = 2 * bits
+        self._separable = Separable(reduced, reduced, offset=(1 << shift) >> 1, multiplier=1, shift=shift)
 
-    def apply(self, frame):
-        return separable_filter(frame, self._weights, self._weights, fraction_bits=FRACTION_BITS)
+    def apply(self, frame, out=None):
+        if self.variant == "generic":
+            return separable_filter(frame, self._weights, self._weights, fraction_bits=FRACTION_BITS, out=out)
+        return self._separable(frame, out)
+
+
+def _reduce(weights, bits):
+    """Divide integer ``weights`` of ``bits`` fractional bits by their largest common power of two."""
+    weights = [int(w) for w in weights]
+    while bits > 0 and all(w % 2 == 0 for w in weights):
+        weights = [w // 2 for w in weights]
+        bits -= 1
+    return weights, bits

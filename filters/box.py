@@ -2,16 +2,35 @@ import numpy as np
 
 from camfx.filter import Filter, odd_ksize
 from camfx.kernels import separable_filter
+from camfx.kernels.codegen import rounded_division
+from camfx.kernels.specialised import Separable
 
 
 class Box(Filter):
     """Mean over a ``ksize`` x ``ksize`` window, equal to ``cv2.blur(frame, (ksize, ksize))``."""
 
     name = "box"
+    variants = ("running", "separable", "generic")  # running vertical sums / direct taps / float
+    variant = "running"
 
     def __init__(self, *, ksize: int = 5):
         self.ksize = odd_ksize(ksize)
         self._weights = np.full(self.ksize, 1.0 / self.ksize, np.float32)
+        ones = [1] * self.ksize
+        area = self.ksize * self.ksize
+        try:  # exact integer sums, rounded division by the area as a multiply-high
+            offset, multiplier, shift = rounded_division(area, 255 * area)
+        except ValueError:  # windows too large for 32-bit products: float weights only
+            self.variants = ("generic",)
+            self.variant = "generic"
+            return
+        self._kernels = {
+            variant: Separable(ones, ones, offset=offset, multiplier=multiplier, shift=shift,
+                               running=variant == "running")
+            for variant in ("running", "separable")
+        }
 
-    def apply(self, frame):
-        return separable_filter(frame, self._weights, self._weights)
+    def apply(self, frame, out=None):
+        if self.variant == "generic":
+            return separable_filter(frame, self._weights, self._weights, out=out)
+        return self._kernels[self.variant](frame, out)

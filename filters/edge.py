@@ -1,5 +1,6 @@
 from camfx.filter import Filter
 from camfx.kernels import sobel_magnitude, to_gray
+from camfx.kernels.specialised import FusedEdge
 
 
 class Edge(Filter):
@@ -7,7 +8,14 @@ class Edge(Filter):
     uint8, returned as three equal channels for a BGR frame."""
 
     name = "edge"
+    variants = ("fused", "twopass")  # gray + Sobel in one pass / gray frame, then Sobel
+    variant = "fused"
 
-    def apply(self, frame):
-        gray = frame if frame.ndim == 2 else to_gray(frame)
-        return sobel_magnitude(gray, 1 if frame.ndim == 2 else 3)
+    def __init__(self):
+        self._fused = FusedEdge()
+
+    def apply(self, frame, out=None):
+        if self.variant == "twopass":
+            gray = frame if frame.ndim == 2 else to_gray(frame)
+            return sobel_magnitude(gray, 1 if frame.ndim == 2 else 3, out=out)
+        return self._fused(frame, out)

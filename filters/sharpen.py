@@ -2,6 +2,7 @@ import numpy as np
 
 from camfx.filter import Filter
 from camfx.kernels import convolve2d
+from camfx.kernels.specialised import Direct
 
 # The 4-neighbour Laplacian sharpen: identity plus the negative Laplacian.
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
@@ -11,6 +12,13 @@ class Sharpen(Filter):
     """Sharpen, equal to ``cv2.filter2D(frame, -1, SHARPEN)``."""
 
     name = "sharpen"
+    variants = ("direct", "generic")  # weights as constants, int16 sums / weights from an array
+    variant = "direct"
 
-    def apply(self, frame):
-        return convolve2d(frame, SHARPEN)
+    def __init__(self):
+        self._direct = Direct(SHARPEN)
+
+    def apply(self, frame, out=None):
+        if self.variant == "generic":
+            return convolve2d(frame, SHARPEN, out=out)
+        return self._direct(frame, out)
