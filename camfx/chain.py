@@ -1,8 +1,13 @@
 """Filter chains: ``"blur(ksize=9),emboss,edge"`` parsed into filters applied in order."""
 import ast
+import sys
+import threading
 import time
 
-from .filter import check_frame
+import numba
+import numpy as np
+
+from .filter import accepts_out, apply_into, check_frame
 
 
 def parse_spec(spec):
@@ -61,28 +66,79 @@ def _parse_step(node, spec):
 
 
 class Chain:
-    """Filters applied in order; each can be switched off without rebuilding the chain."""
+    """Filters applied in order; each can be switched off without rebuilding the chain.
+
+    The chain owns one buffer per step and frame shape (per calling thread) for the intermediate
+    results, so a steady stream of frames allocates nothing but the final result, and nothing at
+    all when the caller passes ``out``. ``variants`` and ``threads`` per step are what
+    :meth:`tune` chose (``None``: the filter's default, numba's thread count).
+    """
 
     def __init__(self, filters):
         self.filters = list(filters)
         self.enabled = [True] * len(self.filters)
+        self.threads = [None] * len(self.filters)
+        self._takes_out = [accepts_out(f) for f in self.filters]
+        self._local = threading.local()
+        self._checked_shapes = set()
 
-    def __call__(self, frame, timings=None):
-        """Filter one uint8 frame. With a ``timings`` list, append each filter's seconds (0 when off)."""
+    def __call__(self, frame, timings=None, *, out=None):
+        """Filter one uint8 frame. With a ``timings`` list, append each filter's seconds (0 when off).
+
+        The result is a new array, or ``out`` (a C-contiguous uint8 array of the frame's shape)
+        when given; intermediate results live in buffers the chain reuses.
+        """
         frame = check_frame(frame)
-        for f, on in zip(self.filters, self.enabled):
+        if frame.shape not in self._checked_shapes:
+            self._checked_shapes.add(frame.shape)
+            announce_compilation(self)
+        last = max((i for i, on in enumerate(self.enabled) if on), default=None)
+        for i, (f, on) in enumerate(zip(self.filters, self.enabled)):
             if timings is None:
-                frame = f.apply(frame) if on else frame
+                if on:
+                    frame = self._step(i, f, frame, out if i == last else self._buffer(i, frame))
             else:
                 start = time.perf_counter()
-                frame = f.apply(frame) if on else frame
+                if on:
+                    frame = self._step(i, f, frame, out if i == last else self._buffer(i, frame))
                 timings.append(time.perf_counter() - start)
+        if out is not None and last is None:
+            np.copyto(out, frame)
+            return out
         return frame
+
+    def _step(self, i, f, frame, target):
+        threads = self.threads[i]
+        if threads is not None:
+            before = numba.get_num_threads()
+            numba.set_num_threads(threads)
+        try:
+            if target is None:
+                return f.apply(frame)
+            return f.apply(frame, out=target) if self._takes_out[i] else apply_into(f, frame, target)
+        finally:
+            if threads is not None:
+                numba.set_num_threads(before)
+
+    def _buffer(self, i, frame):
+        buffers = getattr(self._local, "buffers", None)
+        if buffers is None:
+            buffers = self._local.buffers = {}
+        buffer = buffers.get(i)
+        if buffer is None or buffer.shape != frame.shape:
+            buffer = buffers[i] = np.empty(frame.shape, np.uint8)
+        return buffer
 
     def toggle(self, index):
         """Switch the filter at ``index`` on or off; return its new state."""
         self.enabled[index] = not self.enabled[index]
         return self.enabled[index]
+
+    def tune(self, frame, **options):
+        """Pick the fastest variant and thread count of each filter for frames like ``frame``
+        (timed now, or reused from the on-disk cache); see :func:`camfx.autotune.autotune`."""
+        from .autotune import autotune
+        return autotune(self, frame, **options)
 
     def __len__(self):
         return len(self.filters)
@@ -92,6 +148,18 @@ class Chain:
 
     def __repr__(self):
         return ",".join(repr(f) for f in self.filters) or "(no filters)"
+
+
+def announce_compilation(chain, stream=None):
+    """Say on stderr, in one line, that numba is about to compile the chain's kernels (a cold
+    start takes seconds), when any of them has no on-disk cache yet. Returns how many."""
+    from .kernels.codegen import is_cached
+    missing = {id(d): d for f in chain.filters for d in getattr(f, "compiled", lambda: [])()
+               if not is_cached(d)}
+    if missing:
+        seconds = max(1, round(1.5 * len(missing)))
+        print(f"camfx: compiling filters (first run, ~{seconds} s)...", file=stream or sys.stderr, flush=True)
+    return len(missing)
 
 
 def parse_chain(spec, registry=None):

@@ -13,15 +13,35 @@ class Filter:
     ``__init__``, and implement ``apply(frame) -> frame``. ``apply`` receives a checked uint8
     frame, gray ``(H, W)`` or BGR ``(H, W, 3)``, of any size and memory layout, and returns a
     frame of the same shape and dtype.
+
+    Optional, for speed: ``apply(frame, out=None)`` writing into ``out`` (a C-contiguous uint8
+    array of the frame's shape) lets a chain reuse its buffers, and ``variants`` names
+    interchangeable implementations (the first is the default) that the autotuner picks from
+    with :meth:`use`.
     """
 
     name = ""
+    variants = ()
+    variant = None
 
-    def __call__(self, frame):
-        return self.apply(check_frame(frame))
+    def __call__(self, frame, *, out=None):
+        frame = check_frame(frame)
+        return self.apply(frame) if out is None else apply_into(self, frame, out)
 
     def apply(self, frame):
         raise NotImplementedError
+
+    def compiled(self):
+        """The numba functions ``apply`` will call with the current variant (so a chain can say
+        it is compiling before a cold start, rather than look hung)."""
+        return []
+
+    def use(self, variant):
+        """Switch to the implementation named ``variant`` (one of ``variants``)."""
+        if variant not in self.variants:
+            raise ValueError(f"{self.name}: unknown variant {variant!r}; "
+                             f"available: {', '.join(self.variants) or 'none'}")
+        self.variant = variant
 
     @classmethod
     def parameters(cls):

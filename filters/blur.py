@@ -1,5 +1,6 @@
 import numpy as np
 
+from camfx import kernels
 from camfx.filter import Filter, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.specialised import Separable
@@ -60,6 +61,9 @@ class Blur(Filter):
         if self.variant == "generic":
             return separable_filter(frame, self._weights, self._weights, fraction_bits=FRACTION_BITS, out=out)
         return self._separable(frame, out)
+
+    def compiled(self):
+        return [kernels.separable.separable_fixed_to_u8] if self.variant == "generic" else self._separable.dispatchers()
 
 
 def _reduce(weights, bits):

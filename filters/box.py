@@ -1,5 +1,6 @@
 import numpy as np
 
+from camfx import kernels
 from camfx.filter import Filter, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.codegen import rounded_division
@@ -34,3 +35,8 @@ class Box(Filter):
         if self.variant == "generic":
             return separable_filter(frame, self._weights, self._weights, out=out)
         return self._kernels[self.variant](frame, out)
+
+    def compiled(self):
+        if self.variant == "generic":
+            return [kernels.separable.separable_to_u8]
+        return self._kernels[self.variant].dispatchers()

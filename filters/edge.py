@@ -1,3 +1,4 @@
+from camfx import kernels
 from camfx.filter import Filter
 from camfx.kernels import sobel_magnitude, to_gray
 from camfx.kernels.specialised import FusedEdge
@@ -19,3 +20,8 @@ class Edge(Filter):
             gray = frame if frame.ndim == 2 else to_gray(frame)
             return sobel_magnitude(gray, 1 if frame.ndim == 2 else 3, out=out)
         return self._fused(frame, out)
+
+    def compiled(self):
+        if self.variant == "twopass":
+            return [kernels.sobel.bgr_to_gray, kernels.sobel.sobel_magnitude]
+        return self._fused.dispatchers()

@@ -1,5 +1,6 @@
 import math
 
+from camfx import kernels
 from camfx.filter import Filter, kernel_matrix
 from camfx.kernels import convolve2d
 from camfx.kernels.specialised import Direct
@@ -35,3 +36,6 @@ class Kernel(Filter):
         if self.variant == "generic":
             return convolve2d(frame, self._weights, delta=self.offset, out=out)
         return self._direct(frame, out)
+
+    def compiled(self):
+        return [kernels.correlate.same_to_u8] if self.variant == "generic" else self._direct.dispatchers()

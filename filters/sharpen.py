@@ -1,5 +1,6 @@
 import numpy as np
 
+from camfx import kernels
 from camfx.filter import Filter
 from camfx.kernels import convolve2d
 from camfx.kernels.specialised import Direct
@@ -22,3 +23,6 @@ class Sharpen(Filter):
         if self.variant == "generic":
             return convolve2d(frame, SHARPEN, out=out)
         return self._direct(frame, out)
+
+    def compiled(self):
+        return [kernels.correlate.same_to_u8] if self.variant == "generic" else self._direct.dispatchers()

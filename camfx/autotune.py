@@ -1,0 +1,160 @@
+"""The autotuner: for a chain, a frame shape and a thread count, time each filter's variants and
+thread counts on a real frame, keep the fastest, and remember the choice on disk so the next
+start reuses it without timing anything.
+
+Choices live in ``autotune.json`` in the cache folder (``$CAMFX_CACHE_DIR``, else
+``$XDG_CACHE_HOME/camfx``, else ``~/.cache/camfx``), keyed by the chain, the frame shape, the
+thread count and the versions of camfx, numba and the machine's CPU count.
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numba
+import numpy as np
+
+from .cachedir import cache_dir
+from .filter import check_frame
+
+CACHE_NAME = "autotune.json"
+
+
+def choice_key(chain, shape, threads):
+    """The cache key of a chain on frames of ``shape`` with ``threads`` numba threads."""
+    from . import __version__
+    return (f"{chain!r} | shape={tuple(shape)} | threads={threads} | camfx {__version__} | "
+            f"numba {numba.__version__} | {platform.machine()} x{os.cpu_count()}")
+
+
+def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cache_path=None,
+             retune=False, stream=None):
+    """Choose, for each step of ``chain``, the fastest ``(variant, threads)`` on frames like
+    ``frame`` and apply it to the chain; return the choice.
+
+    Parameters
+    ----------
+    chain : camfx.Chain
+    frame : ndarray
+        A representative uint8 frame (its shape is part of the key; its content is timed).
+    threads : int, optional
+        The thread budget (default: numba's current thread count). Each step may use fewer.
+    runs : int
+        Timed runs per candidate; the median counts.
+    clock : callable
+        Returns seconds; injectable for tests.
+    cache_path : path, optional
+        The JSON file of remembered choices (default: ``autotune.json`` in the cache folder).
+    retune : bool
+        Time again even when a remembered choice exists.
+
+    Returns
+    -------
+    dict
+        ``{"steps": [{"variant": ..., "threads": ...}, ...], "timed": bool, "seconds": [...]}``;
+        ``timed`` is False when the choice came from the cache.
+    """
+    frame = check_frame(frame)
+    threads = int(threads or numba.get_num_threads())
+    path = cache_path or cache_dir() / CACHE_NAME
+    key = choice_key(chain, frame.shape, threads)
+    store = _read(path, stream)
+    remembered = store.get(key)
+    if not retune and _fits(remembered, chain):
+        _apply(chain, remembered["steps"])
+        return {**remembered, "timed": False}
+    choice = _time_steps(chain, frame, threads, runs, clock)
+    _apply(chain, choice["steps"])
+    store = _read(path, stream)  # another process may have written meanwhile
+    store[key] = choice
+    _write(path, store)
+    return {**choice, "timed": True}
+
+
+def _time_steps(chain, frame, threads, runs, clock):
+    """Greedy, step by step: each filter is timed on the output of the steps before it."""
+    steps, seconds = [], []
+    thread_options = sorted({1, threads}, reverse=True)
+    for f in chain.filters:
+        variants = list(f.variants) or [None]
+        out = np.empty_like(frame)
+        best = None
+        for variant in variants:
+            if variant is not None:
+                f.use(variant)
+            for count in thread_options:
+                median = _median_time(f, frame, out, count, runs, clock)
+                if best is None or median < best[0]:
+                    best = (median, variant, count)
+        median, variant, count = best
+        if variant is not None:
+            f.use(variant)
+        steps.append({"variant": variant, "threads": count})
+        seconds.append(median)
+        frame = _run(f, frame, out, count).copy()
+    return {"steps": steps, "seconds": seconds}
+
+
+def _run(f, frame, out, threads):
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        return f(frame, out=out)
+    finally:
+        numba.set_num_threads(before)
+
+
+def _median_time(f, frame, out, threads, runs, clock):
+    _run(f, frame, out, threads)  # compile or warm up outside the timing
+    times = []
+    for _ in range(runs):
+        start = clock()
+        _run(f, frame, out, threads)
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+def _fits(entry, chain):
+    """True when a remembered entry names a valid variant for every step of ``chain``."""
+    try:
+        steps = entry["steps"]
+        return len(steps) == len(chain.filters) and all(
+            (s["variant"] is None or s["variant"] in f.variants)
+            and isinstance(s["threads"], int) and 1 <= s["threads"] <= numba.config.NUMBA_NUM_THREADS
+            for s, f in zip(steps, chain.filters))
+    except (TypeError, KeyError):
+        return False
+
+
+def _apply(chain, steps):
+    for i, (f, step) in enumerate(zip(chain.filters, steps)):
+        if step["variant"] is not None:
+            f.use(step["variant"])
+        chain.threads[i] = step["threads"]
+
+
+def _read(path, stream):
+    try:
+        with open(path, encoding="utf-8") as file:
+            store = json.load(file)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        print(f"camfx: ignoring unreadable autotune cache {path} ({error})", file=stream or sys.stderr)
+        return {}
+    if not isinstance(store, dict):
+        print(f"camfx: ignoring autotune cache {path} (not a JSON object)", file=stream or sys.stderr)
+        return {}
+    return store
+
+
+def _write(path, store):
+    """Write atomically, so a crash or a concurrent reader never sees half a file."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
+        json.dump(store, file, indent=1, sort_keys=True)
+    os.replace(temporary, path)
