@@ -45,12 +45,29 @@ def _describe(parameter):
     return f"{parameter.name}: {kind} = {default}"
 
 
+def cmd_bench(args):
+    from . import bench
+    config = load_config(args.config)
+    bench.main(args.size, args.filters, args.chain, args.repeat, args.json, not args.no_tune,
+               build_registry(config))
+    return 0
+
+
 def make_parser():
     parser = argparse.ArgumentParser(prog="camfx", description="Real-time webcam filters.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     filters = commands.add_parser("filters", help="list every filter with its parameters and origin")
     filters.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
     filters.set_defaults(run=cmd_filters)
+    bench = commands.add_parser("bench", help="time the filters and a chain against OpenCV on this machine")
+    bench.add_argument("--size", choices=["720p", "1080p", "4k"], default="1080p", help="frame size (default 1080p)")
+    bench.add_argument("--filters", metavar="SPEC", help="filters to time one by one (default: the built-ins)")
+    bench.add_argument("--chain", metavar="SPEC", default="blur,emboss,edge", help="chain to time as a whole")
+    bench.add_argument("--repeat", type=int, default=100, metavar="N", help="timed runs per filter (default 100)")
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--no-tune", action="store_true", help="default variants, no autotuning")
+    bench.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

@@ -103,7 +103,13 @@ def separable_source(column, row, *, offset, multiplier, shift, running=False):
     if multiplier == 1:
         htype = _uint_for(hmax)
         final = f"(s + {offset}) >> {shift}"
-    else:  # (t * m) >> shift with t, m < 2**16 and shift >= 16: LLVM's multiply-high
+    elif hmax < 1 << 16 and multiplier < 1 << 16 and shift >= 16:
+        # Typed so that LLVM sees a 16-bit multiply-high (vpmulhuw): 1.8x faster than 32-bit
+        # lanes for the box filter at 1080p.
+        htype = "np.uint16"
+        final = (f"np.uint16((np.uint32(np.uint16(s + {offset})) * np.uint32({multiplier})) >> np.uint32(16))"
+                 f" >> np.uint16({shift - 16})")
+    else:
         htype = _uint_for(hmax)
         final = f"(np.uint32(s + {offset}) * {multiplier}) >> {shift}"
     if running:

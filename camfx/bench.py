@@ -1,0 +1,173 @@
+"""``camfx bench``: camfx's filters against OpenCV's fastest route to the same result, in one
+process, on the same frames of the built-in demo scene.
+
+Runs are interleaved in short batches (camfx, then OpenCV, then camfx, ...) so that both see the
+same machine load; the figures are medians with p10-p90 spreads, and ratios are ratios of
+medians. The frame copy (``np.copyto``) is shown as the memory floor of one pass.
+"""
+import json
+import math
+import statistics
+import sys
+import time
+
+import cv2
+import numba
+import numpy as np
+
+from .chain import Chain, parse_chain
+
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
+# The built-in filters, with a user kernel of the kind people write (a vertical relief).
+DEFAULT_FILTERS = ("blur,box,emboss,sharpen,edge,"
+                   "kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]],scale=0.5,offset=128)")
+DEFAULT_CHAIN = "blur,emboss,edge"
+BATCH = 5
+
+
+def opencv_edge(frame):
+    """The edge filter done with OpenCV: gray, float Sobel x and y, magnitude, rounded to uint8."""
+    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    magnitude = cv2.convertScaleAbs(cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3),
+                                                  cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)))
+    return magnitude if frame.ndim == 2 else cv2.merge([magnitude] * 3)
+
+
+def opencv_reference(f):
+    """``ref(frame, dst=None)`` computing filter ``f``'s result with OpenCV, or None when OpenCV
+    has no counterpart (third-party filters)."""
+    from camfx_filters.emboss import EMBOSS
+    from camfx_filters.sharpen import SHARPEN
+    name = f.name
+    if name == "blur":
+        return lambda frame, dst=None: cv2.GaussianBlur(frame, (f.ksize, f.ksize), f.sigma, dst=dst)
+    if name == "box":
+        return lambda frame, dst=None: cv2.blur(frame, (f.ksize, f.ksize), dst=dst)
+    if name in ("emboss", "sharpen"):
+        kernel = EMBOSS if name == "emboss" else SHARPEN
+        return lambda frame, dst=None: cv2.filter2D(frame, -1, kernel, dst=dst)
+    if name == "kernel":
+        kernel = np.asarray(f.matrix, np.float32) * np.float32(f.scale)
+        return lambda frame, dst=None: cv2.filter2D(frame, -1, kernel, dst=dst, delta=f.offset)
+    if name == "edge":
+        return lambda frame, dst=None: opencv_edge(frame)
+    return None
+
+
+def opencv_chain(chain):
+    """The chain done step by step with OpenCV, or None if a step has no OpenCV counterpart."""
+    references = [opencv_reference(f) for f in chain]
+    if any(r is None for r in references):
+        return None
+
+    def run(frame, dst=None):
+        for reference in references:
+            frame = reference(frame)
+        return frame
+    return run
+
+
+def _percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _timed(fn, frames, out, count, clock):
+    times = []
+    for k in range(count):
+        frame = frames[k % len(frames)]
+        start = clock()
+        fn(frame, out)
+        times.append(clock() - start)
+    return times
+
+
+def compare(camfx_fn, opencv_fn, frames, repeat, clock=time.perf_counter):
+    """Time ``camfx_fn(frame, out)`` and ``opencv_fn(frame, out)`` interleaved in batches; return
+    a dict of medians and spreads in milliseconds."""
+    out = np.empty_like(frames[0])
+    for fn in (camfx_fn, opencv_fn):  # warm up: compile, first-touch the buffers
+        if fn is not None:
+            _timed(fn, frames, out, 3, clock)
+    ours, theirs, ratios = [], [], []
+    for _ in range(max(1, repeat // BATCH)):
+        a = _timed(camfx_fn, frames, out, BATCH, clock)
+        ours += a
+        if opencv_fn is not None:
+            b = _timed(opencv_fn, frames, out, BATCH, clock)
+            theirs += b
+            ratios.append(statistics.median(a) / statistics.median(b))
+    row = {"camfx_ms": statistics.median(ours) * 1e3,
+           "camfx_p10_ms": _percentile(ours, 0.1) * 1e3, "camfx_p90_ms": _percentile(ours, 0.9) * 1e3}
+    if theirs:
+        row.update(opencv_ms=statistics.median(theirs) * 1e3,
+                   opencv_p10_ms=_percentile(theirs, 0.1) * 1e3, opencv_p90_ms=_percentile(theirs, 0.9) * 1e3,
+                   ratio=statistics.median(ours) / statistics.median(theirs),
+                   ratio_p10=_percentile(ratios, 0.1), ratio_p90=_percentile(ratios, 0.9))
+    return row
+
+
+def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat=100, tune=True,
+              registry=None, progress=None):
+    """Measure every filter of ``filters`` alone and ``chain`` as a whole; return a dict (the
+    ``--json`` output)."""
+    width, height = SIZES[size]
+    from .demo import DemoScene
+    scene = DemoScene(width, height)
+    frames = [scene.frame(i * 7) for i in range(4)]
+    copy = compare(lambda f, o: np.copyto(o, f), None, frames, repeat)
+    rows = []
+    steps = [(repr(f), Chain([f])) for f in parse_chain(filters, registry)]
+    if chain:
+        whole = parse_chain(chain, registry)
+        steps.append((f"chain {chain}", whole))
+    for label, c in steps:
+        if progress:
+            progress(label)
+        if tune:
+            c.tune(frames[0])
+        reference = opencv_reference(c.filters[0]) if len(c) == 1 and not label.startswith("chain ") \
+            else opencv_chain(c)
+        row = compare(lambda f, o: c(f, out=o), reference, frames, repeat)
+        row.update(name=label, chain=label.startswith("chain "),
+                   variants=[f.variant for f in c], threads=[t or numba.get_num_threads() for t in c.threads])
+        rows.append(row)
+    single = [r["ratio"] for r in rows if not r["chain"] and "ratio" in r]
+    return {
+        "size": size, "shape": list(frames[0].shape), "repeat": repeat, "threads": numba.get_num_threads(),
+        "threading_layer": numba.config.THREADING_LAYER, "numba": numba.__version__, "opencv": cv2.__version__,
+        "numpy": np.__version__, "copy_ms": copy["camfx_ms"], "copy_p10_ms": copy["camfx_p10_ms"],
+        "copy_p90_ms": copy["camfx_p90_ms"], "rows": rows,
+        "geomean_ratio": math.exp(statistics.fmean(math.log(r) for r in single)) if single else None,
+    }
+
+
+def format_table(result):
+    """The bench result as a Markdown table (what the README shows)."""
+    lines = [f"{result['size']} BGR {result['shape'][1]}x{result['shape'][0]}, {result['threads']} threads, "
+             f"median of {result['repeat']} runs (p10-p90), numba {result['numba']}, OpenCV {result['opencv']}",
+             "",
+             "| filter | camfx ms | OpenCV ms | ratio (p10-p90) |",
+             "| --- | --- | --- | --- |"]
+    for r in result["rows"]:
+        ours = f"{r['camfx_ms']:.2f} ({r['camfx_p10_ms']:.2f}-{r['camfx_p90_ms']:.2f})"
+        if "ratio" in r:
+            theirs = f"{r['opencv_ms']:.2f} ({r['opencv_p10_ms']:.2f}-{r['opencv_p90_ms']:.2f})"
+            ratio = f"**{r['ratio']:.2f}x** ({r['ratio_p10']:.2f}-{r['ratio_p90']:.2f})"
+        else:
+            theirs, ratio = "-", "-"
+        lines.append(f"| `{r['name']}` | {ours} | {theirs} | {ratio} |")
+    if result["geomean_ratio"] is not None:
+        lines.append(f"| geometric mean of the filters | | | **{result['geomean_ratio']:.2f}x** |")
+    lines.append(f"| memory floor: `np.copyto` of one frame | {result['copy_ms']:.2f} "
+                 f"({result['copy_p10_ms']:.2f}-{result['copy_p90_ms']:.2f}) | | |")
+    return "\n".join(lines)
+
+
+def main(size="1080p", filters=None, chain=DEFAULT_CHAIN, repeat=100, as_json=False, tune=True,
+         registry=None, stream=None):
+    stream = stream or sys.stdout
+    progress = None if as_json else (lambda label: print(f"camfx bench: {label}...", file=sys.stderr, flush=True))
+    result = run_bench(size, filters or DEFAULT_FILTERS, chain, repeat, tune, registry, progress)
+    print(json.dumps(result, indent=1) if as_json else format_table(result), file=stream)
+    return result
