@@ -78,3 +78,50 @@ def test_bad_specs_name_the_problem(spec, message):
 def test_chain_refuses_bad_frames(frame, message):
     with pytest.raises(ValueError, match=message):
         camfx.parse_chain("edge")(frame)
+
+
+def test_chain_writes_into_out_and_reuses_its_buffers(recorded_frames):
+    import tracemalloc
+    chain = camfx.parse_chain("blur(ksize=9),emboss,edge")
+    frame = recorded_frames[0]
+    out = np.empty_like(frame)
+    assert chain(frame, out=out) is out
+    assert_close(out, opencv_chain(frame))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        chain(recorded_frames[1], out=out)
+        allocated = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert allocated < frame.nbytes // 4, f"a second frame of the same shape allocated {allocated} bytes"
+    assert_close(out, opencv_chain(recorded_frames[1]))
+
+
+def test_chain_without_out_returns_a_new_array_each_time(recorded_frames):
+    chain = camfx.parse_chain("emboss, edge")
+    first = chain(recorded_frames[0])
+    second = chain(recorded_frames[1])
+    assert first is not second and not np.shares_memory(first, second)
+
+
+def test_toggled_off_last_step_still_fills_out(recorded_frames):
+    chain = camfx.parse_chain("emboss, edge")
+    chain.toggle(1)
+    out = np.empty_like(recorded_frames[0])
+    assert chain(recorded_frames[0], out=out) is out
+    np.testing.assert_array_equal(out, chain.filters[0](recorded_frames[0]))
+    chain.toggle(0)
+    np.testing.assert_array_equal(chain(recorded_frames[0], out=out), recorded_frames[0])
+
+
+def test_a_cold_start_says_it_is_compiling(monkeypatch, capsys, recorded_frames):
+    import camfx.kernels.codegen
+    monkeypatch.setattr(camfx.kernels.codegen, "is_cached", lambda dispatcher: False)
+    chain = camfx.parse_chain("blur, edge")
+    chain(recorded_frames[0])
+    err = capsys.readouterr().err
+    assert err.startswith("camfx: compiling filters (first run, ~") and err.count("\n") == 1
+    chain(recorded_frames[1])
+    assert capsys.readouterr().err == ""  # once per frame shape, not per frame

@@ -1,0 +1,91 @@
+import json
+
+import numpy as np
+import pytest
+
+import camfx
+from camfx.autotune import autotune, choice_key
+from conftest import assert_close
+from test_chain import opencv_chain
+
+
+class CountingClock:
+    """A fake clock: every reading advances by a cost that depends on what is being timed."""
+
+    def __init__(self):
+        self.readings = 0
+
+    def __call__(self):
+        self.readings += 1
+        return float(self.readings)
+
+
+def test_choice_is_timed_once_then_reused_from_disk(tmp_path, recorded_frames):
+    cache = tmp_path / "autotune.json"
+    frame = recorded_frames[0]
+    clock = CountingClock()
+    first = autotune(camfx.parse_chain("blur(ksize=9),emboss,edge"), frame, clock=clock, runs=2, cache_path=cache)
+    assert first["timed"] and clock.readings > 0
+    assert len(first["steps"]) == 3
+    stored = json.loads(cache.read_text())
+    assert list(stored) == [choice_key(camfx.parse_chain("blur(ksize=9),emboss,edge"), frame.shape,
+                                       _threads())]
+
+    chain = camfx.parse_chain("blur(ksize=9),emboss,edge")
+    clock = CountingClock()
+    second = chain.tune(frame, clock=clock, cache_path=cache)
+    assert not second["timed"] and clock.readings == 0  # no timing at all on the second start
+    assert second["steps"] == first["steps"]
+    assert [f.variant for f in chain] == [s["variant"] for s in first["steps"]]
+    assert chain.threads == [s["threads"] for s in first["steps"]]
+    assert_close(chain(frame), opencv_chain(frame))  # a tuned chain still computes the same
+
+
+def _threads():
+    import numba
+    return numba.get_num_threads()
+
+
+def test_the_fastest_variant_wins(tmp_path, recorded_frames, monkeypatch):
+    """With a clock that makes the 'generic' emboss look fastest, the tuner picks it."""
+    import camfx.autotune as tuner
+    chain = camfx.parse_chain("emboss")
+    emboss = chain.filters[0]
+
+    def fake_median(f, frame, out, threads, runs, clock):
+        return {"direct": 2.0, "generic": 1.0}[f.variant] + threads / 100
+    monkeypatch.setattr(tuner, "_median_time", fake_median)
+    choice = autotune(chain, recorded_frames[0], threads=2, cache_path=tmp_path / "a.json")
+    assert choice["steps"] == [{"variant": "generic", "threads": 1}]
+    assert emboss.variant == "generic" and chain.threads == [1]
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"KEY": {"steps": [{"variant": "warp", "threads": 2}]}}'])
+def test_an_invalid_cache_file_is_replaced(tmp_path, recorded_frames, content, capsys):
+    cache = tmp_path / "autotune.json"
+    chain = camfx.parse_chain("emboss")
+    frame = recorded_frames[0]
+    cache.write_text(content.replace("KEY", choice_key(chain, frame.shape, _threads())))
+    choice = autotune(chain, frame, clock=CountingClock(), runs=1, cache_path=cache)
+    assert choice["timed"]
+    assert json.loads(cache.read_text())[choice_key(chain, frame.shape, _threads())]["steps"] == choice["steps"]
+    if content.startswith("{not"):
+        assert "ignoring unreadable autotune cache" in capsys.readouterr().err
+
+
+def test_cache_folder_follows_camfx_cache_dir(tmp_path, monkeypatch, recorded_frames):
+    monkeypatch.setenv("CAMFX_CACHE_DIR", str(tmp_path))
+    autotune(camfx.parse_chain("emboss"), recorded_frames[0], clock=CountingClock(), runs=1)
+    assert (tmp_path / "autotune.json").exists()
+
+
+def test_third_party_filters_without_variants_are_timed_for_threads_only(tmp_path, recorded_frames):
+    class Invert(camfx.Filter):
+        name = "invert"
+
+        def apply(self, frame):
+            return 255 - frame
+    chain = camfx.Chain([Invert()])
+    choice = autotune(chain, recorded_frames[0], clock=CountingClock(), runs=1, cache_path=tmp_path / "a.json")
+    assert choice["steps"][0]["variant"] is None
+    np.testing.assert_array_equal(chain(recorded_frames[0]), 255 - recorded_frames[0])
