@@ -157,7 +157,7 @@ def announce_compilation(chain, stream=None):
     missing = {id(d): d for f in chain.filters for d in getattr(f, "compiled", lambda: [])()
                if not is_cached(d)}
     if missing:
-        seconds = max(1, round(1.5 * len(missing)))
+        seconds = max(1, round(2.5 * len(missing)))  # ~2.5 s per parallel kernel on 2 cores
         print(f"camfx: compiling filters (first run, ~{seconds} s)...", file=stream or sys.stderr, flush=True)
     return len(missing)
 

@@ -53,6 +53,23 @@ def cmd_bench(args):
     return 0
 
 
+def cmd_warmup(args):
+    """Compile (or load from numba's cache) every kernel the chain can use, variants included."""
+    import numpy as np
+    from .chain import announce_compilation
+    config = load_config(args.config)
+    chain = build_chain(args, config)
+    announce_compilation(chain)
+    frame = np.zeros((8, 8, 3), np.uint8)
+    for f in chain:
+        for variant in f.variants or [None]:
+            if variant is not None:
+                f.use(variant)
+            f(frame)
+    print(f"camfx: ready ({chain!r})")
+    return 0
+
+
 def make_parser():
     parser = argparse.ArgumentParser(prog="camfx", description="Real-time webcam filters.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -68,6 +85,10 @@ def make_parser():
     bench.add_argument("--no-tune", action="store_true", help="default variants, no autotuning")
     bench.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
     bench.set_defaults(run=cmd_bench)
+    warmup = commands.add_parser("warmup", help="compile the chain's filters now, so the first frame is fast")
+    warmup.add_argument("--filters", metavar="SPEC", help="filters to compile (default: the config's chain)")
+    warmup.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+    warmup.set_defaults(run=cmd_warmup)
     return parser
 
 

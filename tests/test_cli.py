@@ -47,3 +47,9 @@ def test_bench_table_names_the_memory_floor():
     result = camfx("bench", "--size", "720p", "--repeat", "5", "--filters", "sharpen", "--chain", "", "--no-tune")
     assert result.returncode == 0, result.stderr
     assert "| `sharpen()` |" in result.stdout and "memory floor: `np.copyto`" in result.stdout
+
+
+def test_warmup_compiles_the_chain_and_says_ready():
+    result = camfx("warmup", "--filters", "emboss,edge")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "camfx: ready (emboss(),edge())"
