@@ -20,6 +20,7 @@ from .cachedir import cache_dir
 from .filter import check_frame
 
 CACHE_NAME = "autotune.json"
+PARALLEL_MARGIN = 0.9  # several threads are chosen only if at least 10 % faster than one
 
 
 def choice_key(chain, shape, threads):
@@ -86,9 +87,12 @@ def _time_steps(chain, frame, threads, runs, clock):
                 f.use(variant)
             for count in thread_options:
                 median = _median_time(f, frame, out, count, runs, clock)
+                if count > 1:  # more threads must clearly pay: they also wait on a busy machine
+                    median /= PARALLEL_MARGIN
                 if best is None or median < best[0]:
                     best = (median, variant, count)
         median, variant, count = best
+        median *= PARALLEL_MARGIN if count > 1 else 1
         if variant is not None:
             f.use(variant)
         steps.append({"variant": variant, "threads": count})

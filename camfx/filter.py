@@ -1,5 +1,6 @@
 """The filter plugin contract: a small class with a name, keyword-only typed parameters and an
 ``apply`` that does the per-frame work."""
+import functools
 import inspect
 
 import numpy as np
@@ -56,8 +57,13 @@ class Filter:
 
 def accepts_out(filter_):
     """True when ``filter_.apply`` takes an ``out`` argument."""
+    return _apply_takes_out(type(filter_))
+
+
+@functools.lru_cache(maxsize=None)
+def _apply_takes_out(cls):
     try:
-        return "out" in inspect.signature(filter_.apply).parameters
+        return "out" in inspect.signature(cls.apply).parameters
     except (TypeError, ValueError):
         return False
 

@@ -85,8 +85,8 @@ def separable_source(column, row, *, offset, multiplier, shift, running=False):
     """Source of ``run(src, channels, nblocks, vbuf, out)``: ``out = ((S + offset) * multiplier) >> shift``
     where S is the exact integer correlation of ``src`` with ``outer(column, row)`` (reflect101).
 
-    ``column`` and ``row`` are sequences of non-negative ints. ``vbuf`` is (nblocks, W*C) of the
-    dtype :func:`separable_buffer_dtype` gives. With ``running=True`` (every column weight 1) the
+    ``column`` and ``row`` are sequences of non-negative ints. ``vbuf`` is
+    (nblocks, (W + 2 * (len(row) // 2)) * C) of the dtype :func:`separable_buffer_dtype` gives. With ``running=True`` (every column weight 1) the
     vertical pass updates a running sum: one add and one subtract per pixel and row.
     """
     column, row = [int(w) for w in column], [int(w) for w in row]
@@ -131,50 +131,37 @@ def separable_source(column, row, *, offset, multiplier, shift, running=False):
         vertical = f"""{rows}
             for x in range(length):
                 v[x] = {vtype}({vsum})"""
-    views = "\n".join(f"            a{j} = v[{j} * channels:]" for j, w in enumerate(row) if w)
+    views = "\n".join(f"            a{j} = vp[{j} * channels:]" for j, w in enumerate(row) if w)
     hsum = _int_terms(row, [f"a{j}" for j in range(kw)], htype)
     return HEADER.format(what=f"separable {column} x {row}, +{offset} *{multiplier} >>{shift}"
                          f"{', running' if running else ''}") + f'''
-ROW = np.array({row}, np.int64)
-KW, AX = {kw}, {kw // 2}
-
-
-@njit(cache=True, inline="always")
-def _final(s):
-    return np.uint8({final})
-
-
-@njit(cache=True)
-def _edge(v, px, width, channels, o):
-    for c in range(channels):
-        s = 0
-        for j in range(KW):
-            s += ROW[j] * np.int64(v[border_index(px + j - AX, width, 0) * channels + c])
-        o[px * channels + c] = _final(s)
+AX = {kw // 2}
 
 
 @njit(parallel=True, cache=True)
 def run(src, channels, nblocks, vbuf, out):
+    """``vbuf`` is (nblocks, W*C + 2*AX*C): each row's vertical sums with AX reflected pixels
+    either side, so the horizontal pass needs no border code."""
     height, length = src.shape
     width = length // channels
-    n = max(width - KW + 1, 0) * channels
-    left = min(AX, width)
-    right = max(width - (KW - 1 - AX), left)
+    pad = AX * channels
     for b in prange(nblocks):
-        v = vbuf[b]
+        vp = vbuf[b]
+        v = vp[pad:pad + length]
         y0 = b * height // nblocks
         for y in range(y0, (b + 1) * height // nblocks):
 {vertical}
+            for p in range(AX):
+                left = border_index(-(p + 1), width, 0) * channels
+                right = border_index(width + p, width, 0) * channels
+                for c in range(channels):
+                    vp[pad - (p + 1) * channels + c] = v[left + c]
+                    vp[pad + length + p * channels + c] = v[right + c]
             o = out[y]
-            oi = o[AX * channels:]
 {views}
-            for x in range(n):
+            for x in range(length):
                 s = {hsum}
-                oi[x] = np.uint8({final})
-            for px in range(left):
-                _edge(v, px, width, channels, o)
-            for px in range(right, width):
-                _edge(v, px, width, channels, o)
+                o[x] = np.uint8({final})
 '''
 
 

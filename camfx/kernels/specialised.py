@@ -60,12 +60,14 @@ class Separable(_Generated):
         self.source = codegen.separable_source(column, row, offset=offset, multiplier=multiplier,
                                                shift=shift, running=running)
         self.dtype = codegen.separable_buffer_dtype(column)
+        self.pad = len(row) // 2
 
     def __call__(self, frame, out=None):
         frame, src, channels = _rows(frame)
         out = check_out(out, frame)
         nblocks = row_blocks(frame.shape[0], numba.get_num_threads())
-        buffer = scratch(("separable-rows", self.dtype.str), (nblocks, src.shape[1]), self.dtype)
+        buffer = scratch(("separable-rows", self.dtype.str),
+                         (nblocks, src.shape[1] + 2 * self.pad * channels), self.dtype)
         self.run(src, channels, nblocks, buffer, out.reshape(src.shape))
         return out
 
