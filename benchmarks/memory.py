@@ -64,7 +64,8 @@ def main(argv=None):
         print(f"{i:>7} {traced / 1024:>11.1f} {peak / 1024:>9.1f} {rss:>8.1f}")
     growth = samples[-1][3] - samples[0][3]
     print(f"RSS growth from frame {samples[0][0]} to {samples[-1][0]}: {growth:+.1f} MiB; "
-          f"Python allocations still held at the end: {samples[-1][1] / 1024:.1f} KiB")
+          f"Python allocations still held at the end: {samples[-1][1] / 1024:.1f} KiB "
+          f"(this script's own list of samples; the peak includes reading /proc/self/statm)")
     return 0
 
 
