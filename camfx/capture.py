@@ -64,6 +64,7 @@ class Capture:
         self.backoff = backoff
         self.clock = clock
         self.state = LIVE
+        self.history = []          # (clock time, state) of every change of state
         self.error = None
         self.dropped = 0
         self.reconnects = 0
@@ -157,6 +158,7 @@ class Capture:
         while not done.wait(poll):
             if self._stop.is_set():
                 cancelled.set()
+                done.wait(1.0)  # let the reader close its source, unless a read is stuck
                 return "stopped"
             if source.live and self.clock() - self._last_new > self.stall_after:
                 cancelled.set()
@@ -223,6 +225,7 @@ class Capture:
     def _set_state(self, state):
         with self._cond:
             self.state = state
+            self.history.append((self.clock(), state))
             self._cond.notify_all()
 
 

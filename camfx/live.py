@@ -78,8 +78,7 @@ class LiveLoop:
         if self.recorder is not None:
             self.recorder.write(image)
         self._handle(self.window.show(self._decorate(image)))
-        now = self.clock()
-        self.stats.record(now - start, now - frame.captured_at)
+        self.stats.record(self.clock() - start, self.capture.clock() - frame.captured_at)
 
     def _idle(self):
         """Nothing new to show: keep the window alive, showing the last frame and the state."""
