@@ -59,6 +59,8 @@ class LiveLoop:
                     self._process(frame)
                 if self.window.closed:
                     break
+        except KeyboardInterrupt:  # Ctrl-C quits like q does
+            pass
         finally:
             self._stop_recording()
         if self.capture.state == FAILED:

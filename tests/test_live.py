@@ -1,6 +1,7 @@
 """The live loop with a scripted window, and `camfx live` as a user runs it."""
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -221,3 +222,15 @@ def test_without_a_display_it_suggests_headless():
     result = camfx_cli("live", "--source", "demo", env=env)
     assert result.returncode == 2
     assert "no display" in result.stderr and "--headless" in result.stderr
+
+
+def test_ctrl_c_quits_with_the_summary():
+    process = subprocess.Popen([sys.executable, "-m", "camfx.cli", "live", "--headless", "--source", "demo",
+                                "--width", "320", "--height", "240"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "demo ->" in process.stderr.readline()  # the loop is about to start
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in err
+    assert int(SUMMARY.fullmatch(out.strip()).group(1)) > 0
