@@ -44,19 +44,22 @@ def cmd_filters(args):
 
 def cmd_live(args):
     from .capture import Capture
+    from .governor import Governor
     from .live import KEYS_HELP, LiveLoop, note
     from .preview import NoWindow, Window, check_display
     from .recorder import check_record_path
 
     config = load_config(args.config)
     capture_settings = _override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
-    live = _override(config["live"], args, ("headless",))
+    live = _override(config["live"], args, ("headless", "strict"))
     for key in ("width", "height", "fps"):
         if capture_settings[key] <= 0:
             raise CamfxError(f"--{key} must be positive, got {capture_settings[key]}")
     for key in ("stall_timeout", "reconnect_timeout"):
         if live[key] <= 0:
             raise CamfxError(f"live.{key} must be positive, got {live[key]}")
+    if live["target_fps"] < 0:
+        raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
     if args.frames is not None and args.frames <= 0:
         raise CamfxError(f"--frames must be positive, got {args.frames}")
     if not live["headless"]:
@@ -78,8 +81,9 @@ def cmd_live(args):
                 note(f"warning: {warning}")
         note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
         with (NoWindow() if live["headless"] else Window()) as window:
+            governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
             loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
-                            output_dir=live["output_dir"], hud=live["hud"])
+                            output_dir=live["output_dir"], hud=live["hud"], governor=governor)
             print(loop.run(), flush=True)
     return 0
 
@@ -135,6 +139,8 @@ def make_parser():
     live.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
     live.add_argument("--loop", action="store_true", default=None, help="restart a file source at its end")
     live.add_argument("--record", metavar="PATH", help="record the filtered frames to PATH (.mp4, .avi, .mkv)")
+    live.add_argument("--strict", action="store_true", default=None,
+                      help="always filter at full size (no frame-rate governor)")
     live.set_defaults(run=cmd_live)
     return parser
 

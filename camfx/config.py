@@ -35,6 +35,8 @@ SCHEMA = {
         "output_dir": Setting(".", (str,)),
         "stall_timeout": _number(1.0),
         "reconnect_timeout": _number(10.0),
+        "target_fps": _number(0.0),
+        "strict": Setting(False, (bool,)),
     },
     "chain": {
         "filters": Setting("blur(ksize=5),edge", (str, list)),

@@ -29,8 +29,9 @@ class LiveLoop:
     """
 
     def __init__(self, capture, chain, window, *, frames=None, record=None, output_dir=".",
-                 hud=True, clock=time.perf_counter):
+                 hud=True, governor=None, clock=time.perf_counter):
         self.capture, self.chain, self.window = capture, chain, window
+        self.governor = governor
         self.max_frames = frames
         self.output_dir = Path(output_dir)
         self.show_hud = hud
@@ -73,7 +74,9 @@ class LiveLoop:
     def _process(self, frame):
         start = self.clock()
         self._filter_times = []
-        image = self.chain(frame.image, self._filter_times)
+        image = self._filter(frame.image)
+        if self.governor is not None:
+            self.governor.update(self.clock() - start)
         self._last = image
         if self._record_path is not None and self.recorder is None:
             self._start_recording(self._record_path)
@@ -81,6 +84,16 @@ class LiveLoop:
             self.recorder.write(image)
         self._handle(self.window.show(self._decorate(image)))
         self.stats.record(self.clock() - start, self.capture.clock() - frame.captured_at)
+
+    def _filter(self, image):
+        """The chain on ``image``, at the governor's scale (and scaled back up) when it is below 1."""
+        scale = self.governor.scale if self.governor is not None else 1.0
+        if scale == 1.0:
+            return self.chain(image, self._filter_times)
+        height, width = image.shape[:2]
+        small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+        return cv2.resize(self.chain(small, self._filter_times), (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _idle(self):
         """Nothing new to show: keep the window alive, showing the last frame and the state."""
@@ -100,6 +113,8 @@ class LiveLoop:
             status.append("PAUSED")
         if self.recorder is not None:
             status.append(f"REC {self.recorder.path.name}")
+        if self.governor is not None:
+            status.append(self.governor.state)
         lines = hud_lines(self.stats, self.capture.dropped, self.chain, self._filter_times, status)
         # The HUD is drawn on a copy: the filtered frame may be the chain's reused buffer or the
         # frame being recorded.

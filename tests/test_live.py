@@ -234,3 +234,24 @@ def test_ctrl_c_quits_with_the_summary():
     out, err = process.communicate(timeout=10)
     assert process.returncode == 0 and "Traceback" not in err
     assert int(SUMMARY.fullmatch(out.strip()).group(1)) > 0
+
+
+class PixelBound(Filter):
+    """Takes 60 ms per 320x240 frame, less on fewer pixels, like any convolution."""
+    name = "pixelbound"
+
+    def apply(self, frame):
+        time.sleep(0.06 * frame.shape[0] * frame.shape[1] / (320 * 240))
+        return frame
+
+
+def test_governor_scales_the_chain_down_to_hold_the_frame_rate(clip_path):
+    from camfx.governor import Governor
+
+    registry = Registry([Plugin("pixelbound", "test", lambda: PixelBound)])
+    governor = Governor(30, patience=3)
+    window = ScriptedWindow()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        LiveLoop(capture, camfx.parse_chain("pixelbound", registry), window, governor=governor).run()
+    assert governor.scale < 1.0
+    assert all(shown.shape == (240, 320, 3) for shown in window.shown)  # shown at full size
