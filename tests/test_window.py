@@ -44,7 +44,7 @@ class Preview:
     def __init__(self, display, cwd, filters):
         self.env = dict(os.environ, DISPLAY=display)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "camfx.cli", "live", "--source", "demo", "--filters", filters,
+            [sys.executable, "-m", "camfx.cli", "live", "--source", "demo", "--filters", filters, "--strict",
              "--width", str(SIZE[0]), "--height", str(SIZE[1])],
             cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.window = self._find_window()
@@ -112,7 +112,8 @@ def test_window_shows_filtered_frames_with_the_hud_and_reacts_to_keys(preview, t
     p = preview("edge")
     shot = p.screenshot()
     assert shot.shape[:2] == (SIZE[1], SIZE[0])
-    # Below the HUD, the window holds exactly the edge filter of a demo frame.
+    # Below the HUD, the window holds exactly the edge filter of a demo frame (the preview runs
+    # --strict: governor scaling would make the picture approximate).
     assert matching_demo_frame(shot, Edge(), rows=slice(80, None)) is not None
     hud = shot[:40, :200].astype(int)
     assert (hud >= 200).all(axis=2).sum() > 100  # white HUD text ...
