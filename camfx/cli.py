@@ -58,6 +58,9 @@ def cmd_live(args):
     for key in ("stall_timeout", "reconnect_timeout"):
         if live[key] <= 0:
             raise CamfxError(f"live.{key} must be positive, got {live[key]}")
+    fourcc = capture_settings["fourcc"]
+    if fourcc != "auto" and not (len(fourcc) == 4 and fourcc.isascii() and fourcc.isprintable()):
+        raise CamfxError(f"--fourcc must be 'auto' or four characters such as MJPG, got {fourcc!r}")
     if live["target_fps"] < 0:
         raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
     if args.frames is not None and args.frames <= 0:

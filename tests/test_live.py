@@ -199,6 +199,7 @@ def test_no_camera_plays_the_demo_and_says_so():
     (["--source", "demo", "--filters", "blur(ksize=4)"], "ksize must be an odd positive integer, got 4"),
     (["--source", "demo", "--frames", "0"], "--frames must be positive"),
     (["--source", "demo", "--fps", "-5"], "--fps must be positive"),
+    (["--source", "demo", "--fourcc", "MJ"], "--fourcc must be 'auto' or four characters such as MJPG, got 'MJ'"),
 ])
 def test_bad_input_is_one_line_and_a_non_zero_exit(args, message):
     start = time.monotonic()
