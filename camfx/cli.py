@@ -52,19 +52,7 @@ def cmd_live(args):
     config = load_config(args.config)
     capture_settings = _override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
     live = _override(config["live"], args, ("headless", "strict"))
-    for key in ("width", "height", "fps"):
-        if capture_settings[key] <= 0:
-            raise CamfxError(f"--{key} must be positive, got {capture_settings[key]}")
-    for key in ("stall_timeout", "reconnect_timeout"):
-        if live[key] <= 0:
-            raise CamfxError(f"live.{key} must be positive, got {live[key]}")
-    fourcc = capture_settings["fourcc"]
-    if fourcc != "auto" and not (len(fourcc) == 4 and fourcc.isascii() and fourcc.isprintable()):
-        raise CamfxError(f"--fourcc must be 'auto' or four characters such as MJPG, got {fourcc!r}")
-    if live["target_fps"] < 0:
-        raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
-    if args.frames is not None and args.frames <= 0:
-        raise CamfxError(f"--frames must be positive, got {args.frames}")
+    _check_live_settings(capture_settings, live, args)
     if not live["headless"]:
         check_display()
     if args.record:
@@ -89,6 +77,23 @@ def cmd_live(args):
                             output_dir=live["output_dir"], hud=live["hud"], governor=governor)
             print(loop.run(), flush=True)
     return 0
+
+
+def _check_live_settings(capture, live, args):
+    """Refuse values that would only fail later, naming the option."""
+    for key in ("width", "height", "fps"):
+        if capture[key] <= 0:
+            raise CamfxError(f"--{key} must be positive, got {capture[key]}")
+    fourcc = capture["fourcc"]
+    if fourcc != "auto" and not (len(fourcc) == 4 and fourcc.isascii() and fourcc.isprintable()):
+        raise CamfxError(f"--fourcc must be 'auto' or four characters such as MJPG, got {fourcc!r}")
+    for key in ("stall_timeout", "reconnect_timeout"):
+        if live[key] <= 0:
+            raise CamfxError(f"live.{key} must be positive, got {live[key]}")
+    if live["target_fps"] < 0:
+        raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
+    if args.frames is not None and args.frames <= 0:
+        raise CamfxError(f"--frames must be positive, got {args.frames}")
 
 
 def _override(section, args, keys):
