@@ -49,16 +49,18 @@ class Preview:
             cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.window = self._find_window()
 
-    def _find_window(self, timeout=30):
+    def _find_window(self, timeout=60):
+        """The window's id, once it shows a picture (a cold start may compile for a while)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.xdotool("search", "--name", "^camfx$").split()
-            if found and self.screenshot(found[0]) is not None:
-                time.sleep(1.0)  # let it show a few frames
+            shot = self.screenshot(found[0]) if found else None
+            if shot is not None and shot.any():
+                time.sleep(0.5)  # let it show a few frames
                 return found[0]
             assert self.process.poll() is None, self.process.communicate()
             time.sleep(0.2)
-        raise AssertionError("no camfx window appeared")
+        raise AssertionError("no camfx window with a picture appeared")
 
     def xdotool(self, *args):
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True).stdout
