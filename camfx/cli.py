@@ -3,10 +3,13 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 from .chain import parse_chain
 from .config import load_config
 from .errors import CamfxError
 from .registry import Registry
+from .sources import any_camera, open_source
 
 
 def build_registry(config):
@@ -39,6 +42,82 @@ def cmd_filters(args):
     return 1 if failed else 0
 
 
+def cmd_live(args):
+    from .capture import Capture
+    from .governor import Governor
+    from .live import KEYS_HELP, LiveLoop, note
+    from .preview import NoWindow, Window, check_display
+    from .recorder import check_record_path
+
+    config = load_config(args.config)
+    capture_settings = _override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
+    live = _override(config["live"], args, ("headless", "strict"))
+    _check_live_settings(capture_settings, live, args)
+    if not live["headless"]:
+        check_display()
+    if args.record:
+        check_record_path(args.record)
+    chain = build_chain(args, config)
+    chain(np.zeros((16, 16, 3), np.uint8))  # load or compile the kernels now, not on the first frame
+
+    spec = _resolve_source(capture_settings["source"], note)
+    options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
+    capture = Capture(lambda: open_source(spec, **options), loop=capture_settings["loop"],
+                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
+    with capture:
+        source = capture.source
+        if hasattr(source, "report"):
+            note(source.report)
+            for warning in source.warnings:
+                note(f"warning: {warning}")
+        note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
+        with (NoWindow() if live["headless"] else Window()) as window:
+            governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+            loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
+                            output_dir=live["output_dir"], hud=live["hud"], governor=governor)
+            print(loop.run(), flush=True)
+    return 0
+
+
+def _check_live_settings(capture, live, args):
+    """Refuse values that would only fail later, naming the option."""
+    for key in ("width", "height", "fps"):
+        if capture[key] <= 0:
+            raise CamfxError(f"--{key} must be positive, got {capture[key]}")
+    fourcc = capture["fourcc"]
+    if fourcc != "auto" and not (len(fourcc) == 4 and fourcc.isascii() and fourcc.isprintable()):
+        raise CamfxError(f"--fourcc must be 'auto' or four characters such as MJPG, got {fourcc!r}")
+    for key in ("stall_timeout", "reconnect_timeout"):
+        if live[key] <= 0:
+            raise CamfxError(f"live.{key} must be positive, got {live[key]}")
+    if live["target_fps"] < 0:
+        raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
+    if args.frames is not None and args.frames <= 0:
+        raise CamfxError(f"--frames must be positive, got {args.frames}")
+
+
+def _override(section, args, keys):
+    """A copy of a config section with the command-line options that were given put over it."""
+    merged = dict(section)
+    merged.update({k: getattr(args, k) for k in keys if getattr(args, k) is not None})
+    return merged
+
+
+def _resolve_source(spec, note):
+    """``"auto"``: camera 0 when this machine has a camera, else the demo scene, said in one line."""
+    if spec != "auto":
+        return spec
+    if not any_camera():
+        note("no camera found; playing the built-in demo scene (pick a source with --source)")
+        return "demo"
+    try:
+        open_source(0).close()
+        return 0
+    except CamfxError as error:
+        note(f"{error}; playing the built-in demo scene (pick a source with --source)")
+        return "demo"
+
+
 def _describe(parameter):
     kind = getattr(parameter.annotation, "__name__", "")
     default = "required" if parameter.default is parameter.empty else repr(parameter.default)
@@ -55,7 +134,6 @@ def cmd_bench(args):
 
 def cmd_warmup(args):
     """Compile (or load from numba's cache) every kernel the chain can use, variants included."""
-    import numpy as np
     from .chain import announce_compilation
     config = load_config(args.config)
     chain = build_chain(args, config)
@@ -76,6 +154,27 @@ def make_parser():
     filters = commands.add_parser("filters", help="list every filter with its parameters and origin")
     filters.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
     filters.set_defaults(run=cmd_filters)
+
+    live = commands.add_parser("live", help="filter a camera (or a file, stream or the demo) in a preview window",
+                               description="Run the filter chain on a camera, stream, file or the demo scene, "
+                                           "live, in a preview window. Options override config.toml.")
+    live.add_argument("--source", metavar="SRC",
+                      help="camera index (0), device (/dev/video2), video file, stream URL, or 'demo' "
+                           "(default: camera 0, or the demo scene when there is no camera)")
+    live.add_argument("--filters", metavar="SPEC", help='filter chain, e.g. "blur(ksize=9),emboss,edge"')
+    live.add_argument("--width", type=int, metavar="W", help="width to ask the camera for")
+    live.add_argument("--height", type=int, metavar="H", help="height to ask the camera for")
+    live.add_argument("--fps", type=float, metavar="F", help="frame rate to ask the camera for")
+    live.add_argument("--fourcc", metavar="CODE", help="pixel format to ask the camera for, e.g. MJPG")
+    live.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+    live.add_argument("--headless", action="store_true", default=None, help="no window (servers, tests)")
+    live.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+    live.add_argument("--loop", action="store_true", default=None, help="restart a file source at its end")
+    live.add_argument("--record", metavar="PATH", help="record the filtered frames to PATH (.mp4, .avi, .mkv)")
+    live.add_argument("--strict", action="store_true", default=None,
+                      help="always filter at full size (no frame-rate governor)")
+    live.set_defaults(run=cmd_live)
+
     bench = commands.add_parser("bench", help="time the filters and a chain against OpenCV on this machine")
     bench.add_argument("--size", choices=["720p", "1080p", "4k"], default="1080p", help="frame size (default 1080p)")
     bench.add_argument("--filters", metavar="SPEC", help="filters to time one by one (default: the built-ins)")
@@ -85,6 +184,7 @@ def make_parser():
     bench.add_argument("--no-tune", action="store_true", help="default variants, no autotuning")
     bench.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
     bench.set_defaults(run=cmd_bench)
+
     warmup = commands.add_parser("warmup", help="compile the chain's filters now, so the first frame is fast")
     warmup.add_argument("--filters", metavar="SPEC", help="filters to compile (default: the config's chain)")
     warmup.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")

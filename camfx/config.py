@@ -27,6 +27,16 @@ SCHEMA = {
         "height": Setting(720, (int,)),
         "fps": _number(30.0),
         "fourcc": Setting("auto", (str,)),
+        "loop": Setting(False, (bool,)),
+    },
+    "live": {
+        "headless": Setting(False, (bool,)),
+        "hud": Setting(True, (bool,)),
+        "output_dir": Setting(".", (str,)),
+        "stall_timeout": _number(1.0),
+        "reconnect_timeout": _number(10.0),
+        "target_fps": _number(0.0),
+        "strict": Setting(False, (bool,)),
     },
     "chain": {
         "filters": Setting("blur(ksize=5),edge", (str, list)),

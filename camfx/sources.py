@@ -1,4 +1,13 @@
-"""Frame sources: video files and the demo scene, as context managers yielding BGR frames."""
+"""Frame sources: cameras, streams, video files and the demo scene, as context managers yielding
+BGR frames.
+
+A source is *live* (a camera or a stream: it paces itself, and running dry means it was lost) or
+not (a file or the demo: the reader must pace it, and running dry is the end).
+"""
+import contextlib
+import glob
+import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -6,13 +15,18 @@ import cv2
 from .demo import DemoScene
 from .errors import CamfxError
 
+# OpenCV logs failed opens as warnings on stderr; camfx reports them in one line of its own.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 
 class Source:
     """A context manager yielding BGR uint8 frames until ``read()`` returns None."""
 
+    name = "source"
     fps = 30.0
     size = (0, 0)
     frame_count = None
+    live = False
 
     def read(self):
         raise NotImplementedError
@@ -40,6 +54,7 @@ class VideoFile(Source):
 
     def __init__(self, path):
         self.path = Path(path)
+        self.name = str(self.path)
         if not self.path.is_file():
             raise CamfxError(f"{self.path}: no such video file")
         self._capture = cv2.VideoCapture(str(self.path))
@@ -64,9 +79,10 @@ class VideoFile(Source):
         self._capture.release()
 
 
-
 class Demo(Source):
     """The built-in demo scene as an endless source (or ``frames`` long)."""
+
+    name = "demo"
 
     def __init__(self, width=1280, height=720, fps=30.0, frames=None):
         self.scene = DemoScene(width, height)
@@ -81,9 +97,118 @@ class Demo(Source):
         return frame
 
 
+class Camera(Source):
+    """A camera (index or /dev/video path) or a stream URL, opened with the requested settings.
 
-def open_source(spec, **options):
-    """Open ``"demo"`` or a video file path as a source."""
-    if str(spec) == "demo":
-        return Demo(**options)
+    ``report`` says what the device actually gave and ``warnings`` lists each request it did not
+    honour. ``capture_factory`` stands in for ``cv2.VideoCapture`` in tests.
+    """
+
+    live = True
+
+    def __init__(self, device, *, width=None, height=None, fps=None, fourcc="auto",
+                 capture_factory=None, open_timeout_ms=5000):
+        self.device = device
+        is_stream = isinstance(device, str) and "://" in device
+        self.name = device if is_stream else f"camera {device}"
+        factory = capture_factory or cv2.VideoCapture
+        if not is_stream and capture_factory is None and not camera_exists(device):
+            raise CamfxError(f"{self.name}: not found (no such video device)")
+        with quiet_stderr():  # FFmpeg and V4L2 print their own noise on a failed open
+            if is_stream:
+                # Without timeouts an unreachable stream blocks for 30 s in FFmpeg.
+                params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
+                          cv2.CAP_PROP_READ_TIMEOUT_MSEC, open_timeout_ms]
+                self._capture = factory(device, cv2.CAP_FFMPEG, params)
+            else:
+                self._capture = factory(device)
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CamfxError(f"{self.name}: cannot open" + ("" if is_stream else " (busy or not a camera?)"))
+        self.warnings = [] if is_stream else self._configure(width, height, fps, fourcc)
+        got_w, got_h = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.size = (got_w, got_h)
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
+        self.report = f"{self.name}: {got_w}x{got_h} at {self.fps:g} fps, {self._fourcc_name() or 'default format'}"
+
+    def _configure(self, width, height, fps, fourcc):
+        """Ask for the settings, then read back what the camera did; return one warning per refusal."""
+        capture = self._capture
+        if fourcc == "auto":
+            # Raw YUYV cannot carry 720p and up at full rate over USB 2: ask for MJPG there.
+            fourcc = "MJPG" if (height or 0) >= 720 else None
+        if fourcc:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*fourcc))
+        if width and height:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if fps:
+            capture.set(cv2.CAP_PROP_FPS, fps)
+        # One buffered frame at most: older frames are what makes webcam loops lag.
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        warnings = []
+        got_w, got_h = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width and height and (got_w, got_h) != (width, height):
+            warnings.append(f"{self.name}: asked for {width}x{height}, got {got_w}x{got_h}")
+        got_fps = capture.get(cv2.CAP_PROP_FPS)
+        if fps and got_fps and abs(got_fps - fps) > 0.5:
+            warnings.append(f"{self.name}: asked for {fps:g} fps, got {got_fps:g}")
+        if fourcc and self._fourcc_name() != fourcc:
+            warnings.append(f"{self.name}: asked for {fourcc}, got {self._fourcc_name() or 'unknown format'}")
+        return warnings
+
+    def _fourcc_name(self):
+        code = int(self._capture.get(cv2.CAP_PROP_FOURCC))
+        name = "".join(chr((code >> 8 * i) & 0xFF) for i in range(4))
+        return name if code and name.isprintable() else ""
+
+    def read(self):
+        """The next frame, or None when the device failed to deliver one."""
+        ok, frame = self._capture.read()
+        return frame if ok and frame is not None else None
+
+    def close(self):
+        self._capture.release()
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence what C libraries write to file descriptor 2 for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def camera_exists(device):
+    """Whether a camera index or device path names a video device on this machine."""
+    if isinstance(device, int):
+        return os.path.exists(f"/dev/video{device}")
+    return os.path.exists(device)
+
+
+def any_camera():
+    """Whether this machine has any video device at all."""
+    return bool(glob.glob("/dev/video*"))
+
+
+def parse_source(spec):
+    """A source spec as given by a user: camera indexes become ints, everything else stays a string."""
+    text = str(spec).strip()
+    return int(text) if text.isdigit() else text
+
+
+def open_source(spec, *, width=1280, height=720, fps=30.0, fourcc="auto", capture_factory=None):
+    """Open a camera index (``0``), a device path (``/dev/video2``), a stream URL (``rtsp://...``),
+    a video file or ``"demo"``. Raises CamfxError naming the source if it cannot be opened."""
+    spec = parse_source(spec)
+    if spec == "demo":
+        return Demo(width, height, fps)
+    if isinstance(spec, int) or spec.startswith("/dev/video") or "://" in spec:
+        return Camera(spec, width=width, height=height, fps=fps, fourcc=fourcc, capture_factory=capture_factory)
     return VideoFile(spec)

@@ -1,0 +1,86 @@
+"""Test doubles for the live path: a camera that plays a recorded clip (and can fail the ways real
+cameras do) and a window that presses keys."""
+import threading
+import time
+
+import cv2
+
+
+class ClipCamera:
+    """Stands in for ``cv2.VideoCapture`` on a camera: plays ``frames`` at ``fps`` in real time.
+
+    Faults: ``vanish_after`` N frames read() fails; ``freeze_after`` N frames it returns the last
+    frame again and again; ``block_after`` N frames read() blocks until :meth:`unblock`.
+    ``honours`` lists the properties the "hardware" accepts; the others keep their defaults.
+    """
+
+    def __init__(self, frames, *, fps=100.0, vanish_after=None, freeze_after=None, block_after=None,
+                 honours=(cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT, cv2.CAP_PROP_FPS,
+                          cv2.CAP_PROP_FOURCC, cv2.CAP_PROP_BUFFERSIZE)):
+        self.frames = frames
+        self.period = 1.0 / fps
+        self.vanish_after, self.freeze_after, self.block_after = vanish_after, freeze_after, block_after
+        self.honours = honours
+        height, width = frames[0].shape[:2]
+        self.props = {cv2.CAP_PROP_FRAME_WIDTH: width, cv2.CAP_PROP_FRAME_HEIGHT: height,
+                      cv2.CAP_PROP_FPS: fps, cv2.CAP_PROP_FOURCC: cv2.VideoWriter_fourcc(*"YUYV"),
+                      cv2.CAP_PROP_BUFFERSIZE: 4}
+        self.requested = {}
+        self.reads = 0
+        self.released = False
+        self._unblocked = threading.Event()
+
+    def isOpened(self):
+        return True
+
+    def set(self, prop, value):
+        self.requested[prop] = value
+        if prop in self.honours:
+            self.props[prop] = value
+        return prop in self.honours
+
+    def get(self, prop):
+        return float(self.props.get(prop, 0))
+
+    def read(self):
+        time.sleep(self.period)
+        n = self.reads
+        self.reads += 1
+        if self.vanish_after is not None and n >= self.vanish_after:
+            return False, None
+        if self.block_after is not None and n >= self.block_after:
+            self._unblocked.wait(10)
+            return False, None
+        if self.freeze_after is not None and n >= self.freeze_after:
+            n = self.freeze_after - 1
+        return True, self.frames[n % len(self.frames)].copy()
+
+    def unblock(self):
+        self._unblocked.set()
+
+    def release(self):
+        self.released = True
+
+
+class ScriptedWindow:
+    """Stands in for the preview window: records what it was shown and presses ``keys``, a dict
+    {frames shown so far: key}. ``close_after`` frames, it reports itself closed."""
+
+    def __init__(self, keys=None, close_after=None):
+        self.keys = dict(keys or {})
+        self.close_after = close_after
+        self.shown = []
+
+    def show(self, image):
+        self.shown.append(image.copy())
+        return self.keys.pop(len(self.shown), None)
+
+    def poll(self, wait_ms=1):
+        return None
+
+    @property
+    def closed(self):
+        return self.close_after is not None and len(self.shown) >= self.close_after
+
+    def close(self):
+        pass

@@ -1,0 +1,172 @@
+"""The capture thread on recorded clips played as a camera, and on cameras that fail."""
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from camfx.capture import ENDED, FAILED, LIVE, RECONNECTING, Capture, Pacer
+from camfx.errors import CamfxError
+from camfx.sources import Camera, VideoFile, open_source
+from conftest import CLIP_FRAMES
+from doubles import ClipCamera
+
+
+def camera_opener(*cameras):
+    """An ``open_source`` that hands out the given ClipCameras one per (re)connect, then fails."""
+    queue = list(cameras)
+
+    def open_():
+        if not queue:
+            raise CamfxError("camera 0: not found (no such video device)")
+        return Camera(0, width=None, height=None, fps=None, capture_factory=lambda _: queue.pop(0))
+    return open_
+
+
+def drain(capture, until, timeout=5.0):
+    """Take frames until ``until(frames)`` holds; return them."""
+    frames = []
+    deadline = time.monotonic() + timeout
+    while not until(frames) and time.monotonic() < deadline:
+        frame = capture.get(timeout=0.05)
+        if frame is not None:
+            frames.append(frame)
+        elif capture.state in (ENDED, FAILED):
+            break
+    return frames
+
+
+def test_pacer_releases_frames_at_the_clip_rate_and_never_waits_when_late():
+    now = [10.0]
+    waits = []
+
+    def wait(seconds):
+        waits.append(round(seconds, 6))
+        now[0] += seconds
+        return False
+
+    pacer = Pacer(25.0, clock=lambda: now[0], wait=wait)
+    for i in range(3):
+        assert pacer.wait_for(i)
+    assert waits == [0.04, 0.04] and now[0] == pytest.approx(10.08)
+    now[0] += 1.0  # processing fell a second behind: frames are due at once, no waiting
+    assert pacer.wait_for(3) and waits == [0.04, 0.04]
+
+
+def test_recorded_clip_as_a_camera_gives_every_frame_in_order_to_a_fast_consumer(recorded_frames):
+    with Capture(camera_opener(ClipCamera(recorded_frames, fps=60, vanish_after=len(recorded_frames))),
+                 give_up_after=0.2) as capture:
+        frames = drain(capture, lambda f: capture.state == FAILED)
+    assert capture.dropped == 0
+    assert [f.index for f in frames] == list(range(len(recorded_frames)))
+    for got, recorded in zip(frames, recorded_frames):
+        np.testing.assert_array_equal(got.image, recorded)
+
+
+def test_slow_consumer_gets_only_the_newest_frame_and_drops_are_counted(recorded_frames):
+    with Capture(camera_opener(ClipCamera(recorded_frames * 3, fps=200))) as capture:
+        taken = []
+        for _ in range(8):
+            time.sleep(0.04)  # processing much slower than the camera
+            frame = capture.get(timeout=0.5)
+            taken.append(frame)
+            newest = capture._latest
+            assert frame is newest  # never a stale frame
+        indexes = [f.index for f in taken]
+        assert indexes == sorted(set(indexes))  # never a frame twice
+        assert capture.dropped >= indexes[-1] + 1 - len(taken) > 0
+
+
+def test_no_frame_is_handed_out_twice(recorded_frames):
+    with Capture(camera_opener(ClipCamera(recorded_frames, fps=20))) as capture:
+        first = capture.get(timeout=1.0)
+        assert capture.get(timeout=0) is None or capture._latest.index != first.index
+
+
+def test_file_is_paced_at_its_own_rate_and_ends(clip_path):
+    start = time.monotonic()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        frames = drain(capture, lambda f: False, timeout=10)
+    elapsed = time.monotonic() - start
+    assert capture.state == ENDED
+    assert len(frames) == CLIP_FRAMES and capture.dropped == 0
+    # 36 frames at 30 fps: the last is due 35/30 s after the first.
+    assert elapsed >= 35 / 30 - 0.02
+    spacing = np.diff([f.captured_at for f in frames])
+    assert np.median(spacing) == pytest.approx(1 / 30, abs=0.005)
+
+
+def test_file_drops_frames_rather_than_slowing_down_when_processing_falls_behind(clip_path):
+    start = time.monotonic()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        taken = 0
+        while capture.state != ENDED or capture._has_new():
+            if capture.get(timeout=0.05) is not None:
+                taken += 1
+                time.sleep(0.1)  # a chain three times slower than the clip
+    elapsed = time.monotonic() - start
+    assert taken + capture.dropped == CLIP_FRAMES
+    assert capture.dropped > CLIP_FRAMES / 2
+    assert elapsed < 35 / 30 + 0.5  # the clip kept its pace
+
+
+def test_loop_restarts_a_file(clip_path):
+    with Capture(lambda: VideoFile(clip_path), loop=True) as capture:
+        frames = drain(capture, lambda f: len(f) >= CLIP_FRAMES + 5)
+    assert len(frames) == CLIP_FRAMES + 5
+    np.testing.assert_array_equal(frames[CLIP_FRAMES].image, frames[0].image)
+
+
+@pytest.mark.parametrize("fault", [{"vanish_after": 5}, {"freeze_after": 5}, {"block_after": 5}],
+                         ids=["read-fails", "same-frame", "read-blocks"])
+def test_lost_camera_is_detected_within_a_second_and_resumes_when_back(recorded_frames, fault):
+    broken = ClipCamera(recorded_frames, fps=50, **fault)
+    healthy = ClipCamera(recorded_frames, fps=50)
+    with Capture(camera_opener(broken, healthy), backoff=(0.05, 0.2)) as capture:
+        before = drain(capture, lambda f: len(f) >= 5)
+        after = drain(capture, lambda f: len(f) >= 5)
+        broken.unblock()
+    (noticed_at, state), (back_at, back) = capture.history
+    assert (state, back) == (RECONNECTING, LIVE)
+    assert noticed_at - before[-1].captured_at < 1.0 + 0.1  # the default stall_after is 1 s
+    assert capture.state == LIVE and capture.reconnects == 1
+    assert len(after) == 5 and after[0].index > before[-1].index
+    assert broken.released  # the lost device was let go
+
+
+def test_camera_that_stays_away_fails_after_the_timeout(recorded_frames):
+    with Capture(camera_opener(ClipCamera(recorded_frames, vanish_after=3)),
+                 stall_after=0.2, give_up_after=0.5, backoff=(0.05, 0.1)) as capture:
+        drain(capture, lambda f: False, timeout=3.0)
+        assert capture.state == FAILED
+    assert "camera 0: lost, and not back within 0.5 s" in capture.error
+    assert "not found" in capture.error
+
+
+def test_camera_settings_are_requested_and_refusals_reported(recorded_frames):
+    device = ClipCamera(recorded_frames, honours=(cv2.CAP_PROP_FPS,))
+    camera = Camera(0, width=1280, height=720, fps=30, fourcc="auto", capture_factory=lambda _: device)
+    assert device.requested[cv2.CAP_PROP_FOURCC] == cv2.VideoWriter_fourcc(*"MJPG")  # MJPG at 720p
+    assert device.requested[cv2.CAP_PROP_BUFFERSIZE] == 1
+    assert camera.size == (320, 240) and camera.fps == 30
+    assert camera.warnings == ["camera 0: asked for 1280x720, got 320x240", "camera 0: asked for MJPG, got YUYV"]
+    assert camera.report == "camera 0: 320x240 at 30 fps, YUYV"
+
+
+def test_camera_below_720p_keeps_its_default_format(recorded_frames):
+    device = ClipCamera(recorded_frames)
+    camera = Camera(0, width=320, height=240, fps=100, capture_factory=lambda _: device)
+    assert cv2.CAP_PROP_FOURCC not in device.requested and camera.warnings == []
+
+
+@pytest.mark.parametrize("spec, message", [
+    (7, "camera 7: not found"),
+    ("/dev/video42", "camera /dev/video42: not found"),
+    ("rtsp://127.0.0.1:9/none", "rtsp://127.0.0.1:9/none: cannot open"),
+    ("missing.mp4", "missing.mp4: no such video file"),
+])
+def test_missing_sources_fail_at_once_naming_the_source(spec, message):
+    start = time.monotonic()
+    with pytest.raises(CamfxError, match=message):
+        Capture(lambda: open_source(spec)).start()
+    assert time.monotonic() - start < 5
