@@ -19,6 +19,8 @@ import hashlib
 import importlib.util
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from ..cachedir import cache_dir
 
@@ -38,13 +40,10 @@ def load(source):
     module = _modules.get(digest)
     if module is not None:
         return module
-    folder = cache_dir() / "kernels"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"k{digest}.py"
-    if not path.exists() or path.read_text() != source:  # a rewrite would invalidate numba's cache
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(source)
-        os.replace(temporary, path)
+    try:
+        path = _write(cache_dir() / "kernels", f"k{digest}.py", source)
+    except OSError:  # a read-only cache folder: a private temporary one still works
+        path = _write(Path(tempfile.gettempdir()) / f"camfx-{os.getuid()}" / "kernels", f"k{digest}.py", source)
     name = f"camfx_generated_k{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -52,6 +51,16 @@ def load(source):
     spec.loader.exec_module(module)
     _modules[digest] = module
     return module
+
+
+def _write(folder, name, source):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists() or path.read_text() != source:  # a rewrite would invalidate numba's cache
+        temporary = path.with_name(f".{name}.{os.getpid()}.tmp")
+        temporary.write_text(source)
+        os.replace(temporary, path)
+    return path
 
 
 def is_cached(dispatcher):
