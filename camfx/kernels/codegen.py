@@ -226,11 +226,6 @@ K = np.array({weights}, {table})
 KH, KW, AY, AX = {kh}, {kw}, {kh // 2}, {kw // 2}
 
 
-@njit(cache=True, inline="always")
-def _store(s):
-    return {store}
-
-
 @njit(cache=True)
 def _edge(src, y, px, width, channels, o):
     height = src.shape[0]
@@ -241,7 +236,7 @@ def _edge(src, y, px, width, channels, o):
             for j in range(KW):
                 sx = border_index(px + j - AX, width, 0)
                 s += K[i, j] * {tap}
-        o[px * channels + c] = _store(s)
+        o[px * channels + c] = {store}
 
 
 @njit(parallel=True, cache=True)
@@ -259,7 +254,7 @@ def run(src, channels, nblocks, out):
             oi = o[AX * channels:]
             for x in range(n):
                 s = {total}
-                oi[x] = _store(s)
+                oi[x] = {store}
             for px in range(left):
                 _edge(src, y, px, width, channels, o)
             for px in range(right, width):
