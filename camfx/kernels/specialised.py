@@ -107,4 +107,4 @@ class FusedEdge:
         return out
 
     def dispatchers(self):
-        return [sobel.fused_bgr_sobel, sobel.sobel_gray]
+        return [sobel.fused_bgr_sobel]  # the camera's BGR case; gray frames compile sobel_gray (~1 s)
