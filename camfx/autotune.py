@@ -75,28 +75,28 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
 
 
 def _time_steps(chain, frame, threads, runs, clock):
-    """Greedy, step by step: each filter is timed on the output of the steps before it."""
+    """Greedy, step by step: each filter is timed on the output of the steps before it. The
+    candidates of a step are timed in interleaved rounds, so a burst of load from elsewhere on
+    the machine hits them all alike."""
     steps, seconds = [], []
     thread_options = sorted({1, threads}, reverse=True)
     for f in chain.filters:
-        variants = list(f.variants) or [None]
+        candidates = [(variant, count) for variant in (list(f.variants) or [None]) for count in thread_options]
         out = np.empty_like(frame)
-        best = None
-        for variant in variants:
-            if variant is not None:
-                f.use(variant)
-            for count in thread_options:
-                median = _median_time(f, frame, out, count, runs, clock)
-                if count > 1:  # more threads must clearly pay: they also wait on a busy machine
-                    median /= PARALLEL_MARGIN
-                if best is None or median < best[0]:
-                    best = (median, variant, count)
-        median, variant, count = best
-        median *= PARALLEL_MARGIN if count > 1 else 1
+        for candidate in candidates:  # compile or warm up outside the timing
+            _time_once(f, frame, out, candidate, clock)
+        times = {candidate: [] for candidate in candidates}
+        for _ in range(runs):
+            for candidate in candidates:
+                times[candidate].append(_time_once(f, frame, out, candidate, clock))
+
+        def cost(candidate):  # more threads must clearly pay: they also wait on a busy machine
+            return statistics.median(times[candidate]) / (PARALLEL_MARGIN if candidate[1] > 1 else 1)
+        variant, count = min(candidates, key=cost)
         if variant is not None:
             f.use(variant)
         steps.append({"variant": variant, "threads": count})
-        seconds.append(median)
+        seconds.append(statistics.median(times[(variant, count)]))
         frame = _run(f, frame, out, count).copy()
     return {"steps": steps, "seconds": seconds}
 
@@ -110,14 +110,14 @@ def _run(f, frame, out, threads):
         numba.set_num_threads(before)
 
 
-def _median_time(f, frame, out, threads, runs, clock):
-    _run(f, frame, out, threads)  # compile or warm up outside the timing
-    times = []
-    for _ in range(runs):
-        start = clock()
-        _run(f, frame, out, threads)
-        times.append(clock() - start)
-    return statistics.median(times)
+def _time_once(f, frame, out, candidate, clock):
+    """Seconds for one run of filter ``f`` as ``(variant, threads)``."""
+    variant, threads = candidate
+    if variant is not None:
+        f.use(variant)
+    start = clock()
+    _run(f, frame, out, threads)
+    return clock() - start
 
 
 def _fits(entry, chain):

@@ -52,9 +52,10 @@ def test_the_fastest_variant_wins(tmp_path, recorded_frames, monkeypatch):
     chain = camfx.parse_chain("emboss")
     emboss = chain.filters[0]
 
-    def fake_median(f, frame, out, threads, runs, clock):
-        return {"direct": 2.0, "generic": 1.0}[f.variant] + threads / 100
-    monkeypatch.setattr(tuner, "_median_time", fake_median)
+    def fake_time(f, frame, out, candidate, clock):
+        variant, threads = candidate
+        return {"direct": 2.0, "generic": 1.0}[variant] + threads / 100
+    monkeypatch.setattr(tuner, "_time_once", fake_time)
     choice = autotune(chain, recorded_frames[0], threads=2, cache_path=tmp_path / "a.json")
     assert choice["steps"] == [{"variant": "generic", "threads": 1}]
     assert emboss.variant == "generic" and chain.threads == [1]
@@ -89,3 +90,16 @@ def test_third_party_filters_without_variants_are_timed_for_threads_only(tmp_pat
     choice = autotune(chain, recorded_frames[0], clock=CountingClock(), runs=1, cache_path=tmp_path / "a.json")
     assert choice["steps"][0]["variant"] is None
     np.testing.assert_array_equal(chain(recorded_frames[0]), 255 - recorded_frames[0])
+
+
+@pytest.mark.parametrize("two_thread_cost, chosen", [(0.95, 1), (0.6, 2)])
+def test_more_threads_must_be_clearly_faster(tmp_path, recorded_frames, monkeypatch, two_thread_cost, chosen):
+    import camfx.autotune as tuner
+    chain = camfx.parse_chain("emboss")
+
+    def fake_time(f, frame, out, candidate, clock):
+        variant, threads = candidate
+        return (1.0 if variant == "direct" else 3.0) * (two_thread_cost if threads == 2 else 1.0)
+    monkeypatch.setattr(tuner, "_time_once", fake_time)
+    choice = autotune(chain, recorded_frames[0], threads=2, cache_path=tmp_path / "a.json")
+    assert choice["steps"] == [{"variant": "direct", "threads": chosen}]
