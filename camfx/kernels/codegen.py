@@ -185,11 +185,18 @@ def direct_source(kernel, delta=0.0):
     src[y+i-ay, x+j-ax]))`` with reflect101 borders, the anchor at the kernel's centre (as
     ``cv2.filter2D``).
 
-    Integer weights and delta give exact integer sums; otherwise float32, like ``filter2D``.
+    Weights and delta that are multiples of 2**-b (b <= 8: integers, halves, quarters, ...) give
+    exact integer sums, rounded half up at the end (``filter2D`` rounds half to even: the two
+    differ by 1 on exact ties); other kernels are summed in float32, like ``filter2D``.
     """
     weights = [[float(w) for w in line] for line in kernel]
     kh, kw = len(weights), len(weights[0])
-    integral = all(w.is_integer() for line in weights for w in line) and float(delta).is_integer()
+    flat = [w for line in weights for w in line] + [float(delta)]
+    bits = next((b for b in range(9) if all((w * (1 << b)).is_integer() for w in flat)), None)
+    integral = bits is not None and _max_sum([w * (1 << bits) for w in flat]) < 1 << 31
+    if integral:
+        weights = [[w * (1 << bits) for w in line] for line in weights]
+        delta = float(delta) * (1 << bits) + ((1 << bits) >> 1)  # + half: round half up
     views, terms = [], []
     rows = []
     for i, line in enumerate(weights):
@@ -214,14 +221,13 @@ def direct_source(kernel, delta=0.0):
         total = f"{acc}({' + '.join([start] + terms)})"
         # Bounds of the accumulator's own type: with plain ints, LLVM widened some kernels
         # (sharpen) to 64-bit lanes, 2.7x slower.
-        store = f"np.uint8(min(max(s, {acc}(0)), {acc}(255)))"
-        table, zero, tap = "np.int64", "0", "np.int64(src[sy, sx * channels + c])"
+        value = f"(s >> {acc}({bits}))" if bits else "s"  # (a shift by 0 also cost the 16-bit lanes)
+        store = f"np.uint8(min(max({value}, {acc}(0)), {acc}(255)))"
+        table, zero, tap = "np.int64", start, "np.int64(src[sy, sx * channels + c])"
     else:
         total = " + ".join([f"np.float32({float(delta)!r})"] + terms)
         store = "np.uint8(min(max(np.rint(s), np.float32(0.0)), np.float32(255.0)))"
         table, zero, tap = "np.float32", f"np.float32({float(delta)!r})", "np.float32(src[sy, sx * channels + c])"
-    if integral:
-        zero = str(int(delta))
     newline = "\n"
     return HEADER.format(what=f"direct {kh}x{kw}, {'int' if integral else 'float32'}") + f'''
 K = np.array({weights}, {table})
