@@ -35,6 +35,16 @@ class Settings:
             raise CamfxError(f"crf must be an integer from 0 (lossless) to 51, got {self.crf!r}")
 
 
+def share_cores_with_codec():
+    """Make numba's OpenMP workers sleep, not spin, between frames (unless the user chose).
+
+    Call before the first filter runs. The codec's threads need the cores between two frames: on
+    2 cores, spinning workers cost this pipeline about a third of its speed (measured on
+    book.mkv: 11-13 s of CPU against 8 s for the same job).
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def plan(inputs, output):
     """Pair every input with its output path.
 
