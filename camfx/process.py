@@ -5,13 +5,15 @@ temporary file beside the target that is renamed over it only when complete.
 """
 import contextlib
 import os
+import secrets
 import signal
 import sys
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import av
 
 from .errors import CamfxError
 from .pipeline import Pipeline
@@ -75,6 +77,8 @@ def check_target(src, dst, inputs, overwrite):
     for other in inputs:
         if _same_file(other, dst):
             raise CamfxError(f"{dst}: is the input {other}; refusing to write over an input")
+    if not dst.parent.is_dir():
+        raise CamfxError(f"{dst.parent}: no such directory for the output")
     if dst.exists() and not overwrite:
         raise CamfxError(f"{dst}: already exists (use --overwrite to replace it)")
     if dst.is_dir():
@@ -107,7 +111,12 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
             with OutputVideo(temp, video, format=output_format(dst), codec=settings.codec, crf=settings.crf,
                              preset=settings.preset, warn=progress.warn) as out:
                 def filter_stage(item):  # packets of other streams pass through
-                    return Frame(item.index, item.pts, chain(item.image)) if isinstance(item, Frame) else item
+                    if not isinstance(item, Frame):
+                        return item
+                    image = chain(item.image)
+                    if image.shape != item.image.shape:
+                        raise CamfxError(f"the chain {chain!r} turned a {item.image.shape} frame into {image.shape}")
+                    return Frame(item.index, item.pts, image)
 
                 with Pipeline(video.items(progress.warn), [filter_stage]) as items:
                     for item in items:
@@ -161,10 +170,13 @@ def process_batch(inputs, output, chain, settings=Settings(), *, stream=None, tt
             try:
                 with Progress(str(src), stream=stream, tty=tty) as progress:
                     frames = process_file(src, dst, chain, settings, progress=progress, inputs=all_inputs)
-            except (CamfxError, OSError) as error:
+            except (CamfxError, OSError, av.FFmpegError) as error:
                 failures.append(Failure(src, _message(error, src)))
                 print(f"camfx: error: {failures[-1].reason}", file=stream, flush=True)
                 continue
+            except KeyboardInterrupt:
+                print(f"camfx: interrupted: {dst} not written", file=stream, flush=True)
+                raise
             print(f"camfx: wrote {dst} ({frames} frames in {time.monotonic() - start:.1f} s)", file=stream,
                   flush=True)
     if len(pairs) > 1:

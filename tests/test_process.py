@@ -262,20 +262,38 @@ def test_a_full_disk_while_encoding_leaves_no_output_and_no_temporary_file(clips
     assert not [t for t in threading.enumerate() if t.name.startswith("camfx-")]
 
 
-def test_ctrl_c_on_the_command_line_exits_130_with_no_output(clips, tmp_path):
-    """A real SIGINT, sent by a plugin to its own process on the 10th frame."""
-    (tmp_path / "sigint.py").write_text(
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_kill_on_the_command_line_exits_130_with_no_output(clips, tmp_path, signame):
+    """A real signal, sent by a plugin to its own process on the 10th frame."""
+    (tmp_path / "stop.py").write_text(
         "import os, signal\nfrom camfx.filter import Filter\n"
-        "class SigInt(Filter):\n    name = 'sigint'\n    seen = 0\n"
-        "    def apply(self, frame):\n        SigInt.seen += 1\n"
-        "        if SigInt.seen == 10:\n            os.kill(os.getpid(), signal.SIGINT)\n        return frame\n")
-    (tmp_path / "config.toml").write_text('[plugins]\nsigint = "sigint.py:SigInt"\n')
+        "class Stop(Filter):\n    name = 'stop'\n    seen = 0\n"
+        "    def apply(self, frame):\n        Stop.seen += 1\n"
+        f"        if Stop.seen == 10:\n            os.kill(os.getpid(), signal.{signame})\n        return frame\n")
+    (tmp_path / "config.toml").write_text('[plugins]\nstop = "stop.py:Stop"\n')
     source = tmp_path / "in.mkv"
     source.write_bytes(clips["cfr"].read_bytes())
-    result = camfx("process", "in.mkv", "-o", "out.mp4", "--filters", "sigint", cwd=tmp_path)
+    result = camfx("process", "in.mkv", "-o", "out.mp4", "--filters", "stop", cwd=tmp_path)
     assert result.returncode == 130, result.stderr
-    assert "Traceback" not in result.stderr
-    assert leftovers(tmp_path, ["in.mkv", "sigint.py", "config.toml", "__pycache__"]) == []
+    assert "camfx: interrupted: out.mp4 not written" in result.stderr and "Traceback" not in result.stderr
+    assert leftovers(tmp_path, ["in.mkv", "stop.py", "config.toml", "__pycache__"]) == []
+
+
+def test_a_missing_output_folder_is_named(clips, tmp_path):
+    with pytest.raises(CamfxError, match="no such directory for the output"):
+        run(clips["cfr"], tmp_path / "nowhere" / "out.mp4", Chain([]))
+
+
+def test_a_chain_that_changes_the_frame_shape_is_refused(clips, tmp_path):
+    class Crop(Filter):
+        name = "crop"
+
+        def apply(self, frame):
+            return frame[1:]
+
+    with pytest.raises(CamfxError, match=r"turned a \(120, 160, 3\) frame into \(119, 160, 3\)"):
+        run(clips["cfr"], tmp_path / "out.mp4", Chain([Crop()]))
+    assert leftovers(tmp_path, []) == []
 
 
 def test_an_existing_output_is_refused_and_left_alone(clips, tmp_path):
