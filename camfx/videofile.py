@@ -18,6 +18,8 @@ from .errors import CamfxError
 
 # --codec name -> FFmpeg encoder. H.264 in yuv420p is what browsers and phones all play.
 CODECS = {"h264": "libx264", "hevc": "libx265"}
+# x265 logs to stderr by itself; keep it to errors, as libx264 does.
+ENCODER_OPTIONS = {"libx265": {"x265-params": "log-level=error"}}
 # Output extension -> FFmpeg muxer. The output is written under a temporary name, so the format
 # cannot be guessed from the file name and is named explicitly.
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
@@ -198,7 +200,9 @@ class OutputVideo:
             context = self.stream.codec_context
             context.time_base = video.time_base
             context.thread_count = 0  # FFmpeg's "auto", what the ffmpeg command uses too
-            context.options = {"crf": str(crf), "preset": preset}
+            context.options = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(CODECS[codec], {})}
+            if codec == "hevc" and format in ("mp4", "mov"):
+                self.stream.codec_tag = "hvc1"  # the tag Apple's players require for HEVC
             context.colorspace, context.color_range = video.colorspace, LIMITED_RANGE
             for stream in copied:
                 copied[stream] = self._container.add_stream_from_template(stream)

@@ -210,6 +210,17 @@ def test_odd_sizes_are_padded_to_even_with_a_warning(clips, chain, tmp_path):
     assert psnr(gray(output[5][121:, :161]), gray(decoded[5][120:])) > 35  # the last row repeated
 
 
+def test_hevc_on_request_with_the_tag_apple_players_need(clips, chain, tmp_path):
+    target = tmp_path / "out.mp4"
+    result = camfx("process", str(clips["cfr"]), "-o", str(target), "--codec", "hevc", "--filters", "emboss")
+    assert result.returncode == 0 and "x265" not in result.stderr  # x265's own chatter is kept quiet
+    frames = 30
+    with av.open(str(target)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_tag) == ("hevc", "hvc1")
+    assert len(decode(target)[0]) == frames == 30
+
+
 def test_overwrite_replaces_an_existing_output(clips, chain, tmp_path):
     target = tmp_path / "out.mp4"
     target.write_bytes(b"old")
