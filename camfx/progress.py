@@ -16,7 +16,7 @@ class Progress:
 
     >>> with Progress("clip.mkv", total=3, stream=sys.stdout, tty=False) as progress:
     ...     progress.update(3)                             # doctest: +ELLIPSIS
-    camfx: clip.mkv: 3/3 frames (100%) in ... s, ... fps
+    camfx: clip.mkv: 3 frames in ... s, ... fps
     """
 
     def __init__(self, label, total=None, *, stream=None, tty=None, interval=5.0, clock=time.monotonic):
@@ -27,20 +27,23 @@ class Progress:
         self.count = 0
         self._lock = threading.Lock()
         self._start = self._last_line = clock()
-        self._bar = None
-        if self.tty:
-            self._bar = tqdm(total=total, desc=label, unit="frame", file=self.stream, dynamic_ncols=True, leave=True)
+        self._bar = None  # drawn once the total is known or the first frame is counted
+
+    def _draw(self):
+        if self.tty and self._bar is None:
+            self._bar = tqdm(total=self.total, desc=self.label, unit="frame", file=self.stream, dynamic_ncols=True)
+        return self._bar
 
     def set_total(self, total):
         """Set the expected count once it is known (None: unknown)."""
         self.total = total
-        if self._bar is not None:
+        if self._draw() is not None:
             self._bar.total = total
             self._bar.refresh()
 
     def update(self, n=1):
         self.count += n
-        if self._bar is not None:
+        if self._draw() is not None:
             self._bar.update(n)
         elif self.clock() - self._last_line >= self.interval:
             self._last_line = self.clock()
@@ -57,11 +60,15 @@ class Progress:
                 print(line, file=self.stream, flush=True)
 
     def close(self, ok=True):
+        """End the bar or print the last line; a finished job's count replaces the estimate."""
         if self._bar is not None:
+            if ok:
+                self._bar.total = self.count
+                self._bar.refresh()
             self._bar.close()
             self._bar = None
         elif ok:
-            self._line(f"{self._done()} in {self.clock() - self._start:.1f} s, {self._fps():.1f} fps")
+            self._line(f"{self.count} frames in {self.clock() - self._start:.1f} s, {self._fps():.1f} fps")
 
     def _done(self):
         if self.total:

@@ -392,7 +392,7 @@ def test_a_batch_goes_on_past_a_bad_file_and_sums_up(clips, tmp_path):
     assert "broken.mkv: not a readable video file" in summary and "gone.mkv: no such file" in summary
     assert sorted(os.listdir(tmp_path / "out")) == ["cfr.mp4", "vfr.mp4"]
     assert len(decode(tmp_path / "out" / "vfr.mp4")[0]) == len(VFR_TIMES)
-    assert "cfr.mkv: 30/30 frames (100%) in" in result.stderr  # log-friendly progress when not a terminal
+    assert "cfr.mkv: 30 frames in" in result.stderr  # log-friendly progress when not a terminal
 
 
 def test_plan_pairs_inputs_with_outputs(tmp_path):
@@ -462,7 +462,7 @@ def test_progress_without_a_terminal_prints_quiet_lines_on_a_clock():
     assert lines == ["camfx: clip.mkv: 20/40 frames (50%), 4.0 fps",
                      "camfx: clip.mkv: 40/40 frames (100%), 4.0 fps",
                      "camfx: warning: something odd",
-                     "camfx: clip.mkv: 40/40 frames (100%) in 10.0 s, 4.0 fps"]
+                     "camfx: clip.mkv: 40 frames in 10.0 s, 4.0 fps"]
 
 
 def test_progress_on_a_terminal_draws_a_bar():
