@@ -103,7 +103,9 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
     """
     src, dst = Path(src), Path(dst)
     check_target(src, dst, [src, *inputs], settings.overwrite)
-    progress = progress or Progress(str(src))
+    if progress is None:
+        with Progress(str(src)) as progress:
+            return process_file(src, dst, chain, settings, progress=progress, inputs=inputs)
     with InputVideo(src) as video:
         progress.set_total(video.frame_count)
         temp = _create_temp_beside(dst)

@@ -123,7 +123,7 @@ class InputVideo:
         where it broke; the frames before it are kept. No frame at all raises CamfxError. ``warn``
         is called with a message.
         """
-        index, last_pts = 0, None
+        index, last_pts, nudged = 0, None, False
         step = max(1, round(1 / (self.rate * self.time_base)))  # one frame in time-base units
         try:
             for packet in self._container.demux():
@@ -134,7 +134,10 @@ class InputVideo:
                 for frame in packet.decode():
                     pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else 0)
                     if last_pts is not None and pts <= last_pts:  # an encoder needs increasing timestamps
-                        pts = last_pts + 1
+                        if not nudged:
+                            warn(f"{self.path}: frame {index} repeats the time of the one before it; "
+                                 "such frames are moved one time-base tick later")
+                        pts, nudged = last_pts + 1, True
                     yield Frame(index, pts, frame.to_ndarray(format="bgr24", src_colorspace=self.colorspace))
                     index, last_pts = index + 1, pts
         except av.FFmpegError as error:

@@ -210,6 +210,15 @@ def test_odd_sizes_are_padded_to_even_with_a_warning(clips, chain, tmp_path):
     assert psnr(gray(output[5][121:, :161]), gray(decoded[5][120:])) > 35  # the last row repeated
 
 
+def test_frames_sharing_a_timestamp_are_all_kept_and_nudged_with_a_warning(chain, tmp_path):
+    source = make_clip(tmp_path / "dup.mkv", times=[0, 0.033, 0.033, 0.1, 0.133], audio=False, lossless=True)
+    frames, log = run(source, tmp_path / "out.mp4", chain)
+    _, times, _ = decode(tmp_path / "out.mp4")
+    assert frames == len(times) == 5
+    assert times == pytest.approx([0, 0.033, 0.034, 0.1, 0.133], abs=1e-6)
+    assert "frame 2 repeats the time of the one before it" in log
+
+
 def test_hevc_on_request_with_the_tag_apple_players_need(clips, chain, tmp_path):
     target = tmp_path / "out.mp4"
     result = camfx("process", str(clips["cfr"]), "-o", str(target), "--codec", "hevc", "--filters", "emboss")
