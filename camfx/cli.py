@@ -43,9 +43,9 @@ def cmd_filters(args):
 
 
 def cmd_process(args):
-    from .process import Settings, process_batch, share_cores_with_codec  # PyAV loads only for this command
+    from .process import Settings, process_batch, tune_for_throughput  # PyAV loads only for this command
 
-    share_cores_with_codec()
+    tune_for_throughput()
     chain = build_chain(args, load_config(args.config))
     settings = Settings(codec=args.codec, crf=args.crf, preset=args.preset, overwrite=args.overwrite)
     return 1 if process_batch(args.inputs, args.output, chain, settings) else 0
