@@ -131,19 +131,12 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
         try:
             with OutputVideo(temp, video, format=output_format(dst), codec=settings.codec, crf=settings.crf,
                              preset=settings.preset, warn=progress.warn) as out:
-                def filter_stage(item):  # packets of other streams pass through
-                    if not isinstance(item, Frame):
-                        return item
-                    image = chain(item.image)
-                    if image.shape != item.image.shape:
-                        raise CamfxError(f"the chain {chain!r} turned a {item.image.shape} frame into {image.shape}")
-                    return Frame(item.index, item.pts, image)
-
-                with Pipeline(video.items(progress.warn), [filter_stage]) as items:
+                with Pipeline(video.items(progress.warn), [_filter_stage(chain)]) as items:
                     for item in items:
                         out.write(item)
                         if isinstance(item, Frame):
                             progress.update()
+            _sync(temp)  # on disk before it takes the target's name
             check_target(src, dst, [src, *inputs], settings.overwrite)  # nothing appeared meanwhile
             os.replace(temp, dst)
         except BaseException:
@@ -151,6 +144,26 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
                 os.unlink(temp)
             raise
     return progress.count
+
+
+def _filter_stage(chain):
+    """The pipeline stage that runs ``chain`` on Frames; packets of other streams pass through."""
+    def stage(item):
+        if not isinstance(item, Frame):
+            return item
+        image = chain(item.image)
+        if image.shape != item.image.shape:
+            raise CamfxError(f"the chain {chain!r} turned a {item.image.shape} frame into {image.shape}")
+        return Frame(item.index, item.pts, image)
+    return stage
+
+
+def _sync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _create_temp_beside(path):
