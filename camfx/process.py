@@ -204,7 +204,7 @@ def process_batch(inputs, output, chain, settings=Settings(), *, stream=None, tt
             try:
                 with Progress(str(src), stream=stream, tty=tty) as progress:
                     frames = process_file(src, dst, chain, settings, progress=progress, inputs=all_inputs)
-            except (CamfxError, OSError, av.FFmpegError) as error:
+            except (ValueError, OSError, av.FFmpegError) as error:  # CamfxError is a ValueError
                 failures.append(Failure(src, _message(error, src)))
                 print(f"camfx: error: {failures[-1].reason}", file=stream, flush=True)
                 continue

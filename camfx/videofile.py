@@ -152,7 +152,7 @@ class InputVideo:
         declared = self.declared_duration
         if declared is not None and self.start_time + declared - end > max(0.1, 2 / float(self.rate)):
             warn(f"{self.path}: the video ends after frame {index - 1} (t={self.seconds(last_pts):.3f} s), "
-                 f"before the {declared:.3f} s the file declares: it looks truncated; keeping the {index} "
+                 f"before the {declared:.3f} s the file declares: it looks truncated or damaged; keeping the {index} "
                  "frames that decode")
 
     def close(self):
@@ -224,6 +224,9 @@ class OutputVideo:
 
     def write_frame(self, frame):
         image = frame.image
+        if image.shape[:2] != (self._video.height, self._video.width):
+            raise CamfxError(f"{self._video.path}: frame {frame.index} is {image.shape[1]}x{image.shape[0]} but the "
+                             f"video began at {self._video.width}x{self._video.height}; size changes are not supported")
         if image.shape[1::-1] != self.padded:
             image = cv2.copyMakeBorder(image, 0, self.padded[1] - image.shape[0], 0, self.padded[0] - image.shape[1],
                                        cv2.BORDER_REPLICATE)

@@ -24,7 +24,7 @@ from camfx.filter import Filter
 from camfx.pipeline import Pipeline
 from camfx.process import Settings, plan, process_batch, process_file
 from camfx.progress import Progress
-from camfx.videofile import OutputVideo
+from camfx.videofile import Frame, InputVideo, OutputVideo
 
 TB = Fraction(1, 1000)
 SIZE = (160, 120)
@@ -219,6 +219,13 @@ def test_frames_sharing_a_timestamp_are_all_kept_and_nudged_with_a_warning(chain
     assert "frame 2 repeats the time of the one before it" in log
 
 
+def test_a_frame_size_change_mid_stream_is_named(clips, tmp_path):
+    with InputVideo(clips["cfr"]) as video, pytest.raises(CamfxError, match="frame 7 is 100x90 but the video began "
+                                                                          "at 160x120; size changes are not supported"):
+        with OutputVideo(tmp_path / "out.mp4", video) as out:
+            out.write(Frame(7, 0, np.zeros((90, 100, 3), np.uint8)))
+
+
 def test_hevc_on_request_with_the_tag_apple_players_need(clips, tmp_path):
     target = tmp_path / "out.mp4"
     result = camfx("process", str(clips["cfr"]), "-o", str(target), "--codec", "hevc", "--filters", "emboss")
@@ -376,6 +383,22 @@ def test_a_truncated_input_keeps_the_frames_that_decode_and_says_where_it_broke(
     assert f"the video ends after frame {frames - 1} (t=" in log and "it looks truncated" in log
     assert len(decode(tmp_path / "out.mp4")[0]) == frames
     assert leftovers(tmp_path, ["whole.mkv", "cut.mkv", "out.mp4"]) == []
+
+
+def test_garbage_in_the_middle_of_a_file_is_never_a_traceback(tmp_path):
+    whole = make_clip(tmp_path / "whole.mkv", times=[i / 30 for i in range(60)])
+    data = bytearray(whole.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4000] = np.random.default_rng(1).integers(0, 256, 4000, np.uint8).tobytes()
+    (tmp_path / "corrupt.mkv").write_bytes(bytes(data))
+    result = camfx("process", str(tmp_path / "corrupt.mkv"), "-o", str(tmp_path / "out.mp4"), "--filters", "emboss")
+    assert "Traceback" not in result.stderr
+    if result.returncode == 0:  # the frames that decode, with a warning saying where it broke
+        frames = len(decode(tmp_path / "out.mp4")[0])
+        assert 0 < frames < 60 and f"corrupt.mkv: the video ends after frame {frames - 1} (t=" in result.stderr
+    else:
+        assert result.stderr.startswith("camfx: error:") and not (tmp_path / "out.mp4").exists()
+    assert leftovers(tmp_path, ["whole.mkv", "corrupt.mkv", "out.mp4"]) == []
 
 
 def test_a_truncated_mp4_without_its_index_fails_cleanly(clips, tmp_path):
