@@ -8,9 +8,6 @@ from .config import load_config
 from .errors import CamfxError
 from .registry import Registry
 
-# x264's and x265's speed presets, fastest first.
-PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
-
 
 def build_registry(config):
     """The registry of installed plugins plus the config's local plugins and named kernels."""
@@ -40,6 +37,10 @@ def cmd_filters(args):
         print(f"{'':<12} {summary}")
         print(f"{'':<12} from {registry.origin(name)}")
     return 1 if failed else 0
+
+
+# x264's and x265's speed presets, fastest first.
+PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
 
 
 def cmd_process(args):
