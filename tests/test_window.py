@@ -52,8 +52,15 @@ class Preview:
     def _find_window(self, timeout=60):
         """The window's id, once it shows a picture (a cold start may compile for a while)."""
         deadline = time.monotonic() + timeout
+        mapped = False
         while time.monotonic() < deadline:
             found = self.xdotool("search", "--name", "^camfx$").split()
+            if found and not mapped:
+                # With no window manager, Qt on Xvfb now and then misses the first Expose event
+                # and never paints. A window manager maps new windows itself; do what it would.
+                self.xdotool("windowunmap", "--sync", found[0])
+                self.xdotool("windowmap", "--sync", found[0])
+                mapped = True
             shot = self.screenshot(found[0]) if found else None
             if shot is not None and shot.any():
                 time.sleep(0.5)  # let it show a few frames
@@ -99,7 +106,7 @@ def preview(display, tmp_path):
         p.kill()
 
 
-def matching_demo_frame(shot, filter_=None, frames=range(0, 400), rows=slice(None)):
+def matching_demo_frame(shot, filter_=None, frames=range(0, 3000), rows=slice(None)):
     """The index of the demo frame that (filtered) equals ``shot`` on ``rows``, or None."""
     scene = DemoScene(*SIZE)
     for i in frames:

@@ -1,0 +1,285 @@
+"""Video files through PyAV (FFmpeg): the video stream decoded to BGR frames, filtered frames
+encoded to H.264, every other stream's packets copied untouched.
+
+>>> with InputVideo("in.mkv") as video, OutputVideo("out.mp4", video) as out:   # doctest: +SKIP
+...     for item in video.items(warn=print):
+...         out.write(item)     # a Frame is encoded, a Packet of another stream is remuxed
+"""
+import io
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .errors import CamfxError
+
+# --codec name -> FFmpeg encoder. H.264 in yuv420p is what browsers and phones all play.
+CODECS = {"h264": "libx264", "hevc": "libx265"}
+# x265 logs to stderr by itself; keep it to errors, as libx264 does.
+ENCODER_OPTIONS = {"libx265": {"x265-params": "log-level=error"}}
+# Output extension -> FFmpeg muxer. The output is written under a temporary name, so the format
+# cannot be guessed from the file name and is named explicitly.
+FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+PIXEL_FORMAT = "yuv420p"
+LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: 16-235, what yuv420p players expect
+# libx264's own defaults: "medium" preset, crf 23.
+DEFAULT_PRESET = "medium"
+DEFAULT_CRF = 23
+
+
+@dataclass
+class Frame:
+    """One decoded video frame: its position, its timestamp in the input stream's time base, and
+    its pixels as a BGR uint8 (H, W, 3) array."""
+
+    index: int
+    pts: int
+    image: np.ndarray
+
+
+def output_format(path):
+    """The FFmpeg muxer for an output path, from its extension; ValueError for an unknown one."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise CamfxError(f"{path}: unsupported output extension {suffix!r}; use one of {', '.join(FORMATS)}")
+    return FORMATS[suffix]
+
+
+def describe_stream(stream):
+    """``"stream #1 (subtitle, subrip)"``: how warnings name a stream."""
+    return f"stream #{stream.index} ({stream.type}, {stream.codec_context.name if stream.codec_context else '?'})"
+
+
+class InputVideo:
+    """A video file opened for reading.
+
+    ``items()`` yields, in file order, a :class:`Frame` for every decoded frame of the first video
+    stream and the ``av.Packet`` of every other stream, untouched. Opening a missing, unreadable or
+    non-video file raises :class:`CamfxError` naming it.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise CamfxError(f"{self.path}: no such file")
+        if self.path.is_dir():
+            raise CamfxError(f"{self.path}: is a directory, not a video file")
+        try:
+            self._container = av.open(str(self.path))
+        except av.FFmpegError as error:
+            raise CamfxError(f"{self.path}: not a readable video file ({_reason(error)})") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise CamfxError(f"{self.path}: has no video stream")
+        self.video = self._container.streams.video[0]
+        self.video.thread_type = "AUTO"  # frame and slice threads, as the ffmpeg command uses
+        self.others = [s for s in self._container.streams if s is not self.video]
+        self.time_base = self.video.time_base or Fraction(1, 90000)
+        self.rate = self.video.average_rate or self.video.guessed_rate or self.video.base_rate or Fraction(30)
+        self.width = self.video.codec_context.width
+        self.height = self.video.codec_context.height
+        # FFmpeg's AVColorSpace tag (2: unspecified, read as BT.601): the YUV->BGR matrix used here,
+        # and the BGR->YUV one the output uses, so that colours come out as they went in.
+        self.colorspace = self.video.codec_context.colorspace
+
+    @property
+    def declared_duration(self):
+        """The video's duration in seconds as the file's header says, or None."""
+        if self.video.duration:
+            return float(self.video.duration * self.time_base)
+        tag = self.video.metadata.get("DURATION")  # Matroska keeps it as a tag: 00:00:03.666000000
+        if tag:
+            try:
+                h, m, s = tag.split(":")
+                return int(h) * 3600 + int(m) * 60 + float(s)
+            except ValueError:
+                pass
+        if self._container.duration:
+            return self._container.duration / av.time_base
+        return None
+
+    @property
+    def start_time(self):
+        return float(self.video.start_time * self.time_base) if self.video.start_time is not None else 0.0
+
+    @property
+    def frame_count(self):
+        """How many frames the header promises (exact when the container counts them), or None."""
+        if self.video.frames:
+            return self.video.frames
+        duration = self.declared_duration
+        return round(duration * self.rate) if duration else None
+
+    def seconds(self, pts):
+        return float(pts * self.time_base)
+
+    def items(self, warn):
+        """Yield Frames of the video stream and Packets of the other streams, in file order.
+
+        Decoding that fails part-way ends the stream with a warning naming the frame and the time
+        where it broke; the frames before it are kept. No frame at all raises CamfxError. ``warn``
+        is called with a message.
+        """
+        index, last_pts, nudged = 0, None, False
+        step = max(1, round(1 / (self.rate * self.time_base)))  # one frame in time-base units
+        try:
+            for packet in self._container.demux():
+                if packet.stream is not self.video:
+                    if packet.dts is not None:  # demuxers end each stream with an empty packet
+                        yield packet
+                    continue
+                for frame in packet.decode():
+                    pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else 0)
+                    if last_pts is not None and pts <= last_pts:  # an encoder needs increasing timestamps
+                        if not nudged:
+                            warn(f"{self.path}: frame {index} repeats the time of the one before it; "
+                                 "such frames are moved one time-base tick later")
+                        pts, nudged = last_pts + 1, True
+                    yield Frame(index, pts, frame.to_ndarray(format="bgr24", src_colorspace=self.colorspace))
+                    index, last_pts = index + 1, pts
+        except av.FFmpegError as error:
+            if index == 0:
+                raise CamfxError(f"{self.path}: no video frame could be decoded ({_reason(error)})") from None
+            warn(f"{self.path}: decoding stopped after frame {index - 1} "
+                 f"(t={self.seconds(last_pts):.3f} s): {_reason(error)}; keeping the {index} frames before it")
+            return
+        if index == 0:
+            raise CamfxError(f"{self.path}: no video frame could be decoded")
+        end = self.seconds(last_pts) + float(1 / self.rate)
+        declared = self.declared_duration
+        if declared is not None and self.start_time + declared - end > max(0.1, 2 / float(self.rate)):
+            warn(f"{self.path}: the video ends after frame {index - 1} (t={self.seconds(last_pts):.3f} s), "
+                 f"before the {declared:.3f} s the file declares: it looks truncated or damaged; keeping the {index} "
+                 "frames that decode")
+
+    def close(self):
+        self._container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class OutputVideo:
+    """A video file being written: Frames are encoded, Packets of the input's other streams are
+    remuxed into copies of those streams.
+
+    The video stream keeps the input's size, time base and every frame's timestamp, so a variable
+    frame rate stays as it was. Streams the container cannot hold (e.g. a SubRip subtitle in MP4)
+    are left out with a warning naming them. Frames of odd width or height are padded by
+    repeating the last column or row, because yuv420p needs even sizes (``padded`` says so).
+    """
+
+    def __init__(self, path, video, *, format=None, codec="h264", crf=DEFAULT_CRF, preset=DEFAULT_PRESET,
+                 warn=None):
+        self.path = Path(path)
+        format = format or output_format(self.path)
+        if codec not in CODECS:
+            raise CamfxError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+        if CODECS[codec] not in av.codecs_available:
+            raise CamfxError(f"codec {codec!r} needs the FFmpeg encoder {CODECS[codec]}, which this PyAV lacks")
+        warn = warn or (lambda message: None)
+        copied = {}
+        for stream in video.others:
+            if can_copy(stream, format):
+                copied[stream] = None
+            else:
+                warn(f"{video.path}: {describe_stream(stream)} cannot be copied into {format} and is left out")
+        self.padded = (video.width + video.width % 2, video.height + video.height % 2)
+        if self.padded != (video.width, video.height):
+            warn(f"{video.path}: {video.width}x{video.height} is odd; yuv420p needs even sizes, so the output is "
+                 f"{self.padded[0]}x{self.padded[1]} (last column/row repeated)")
+        self._container = av.open(str(self.path), "w", format=format)
+        try:
+            self.stream = self._container.add_stream(CODECS[codec], rate=video.rate)
+            self.stream.width, self.stream.height = self.padded
+            self.stream.pix_fmt = PIXEL_FORMAT
+            self.stream.time_base = video.time_base
+            context = self.stream.codec_context
+            context.time_base = video.time_base
+            context.thread_count = 0  # FFmpeg's "auto", what the ffmpeg command uses too
+            context.options = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(CODECS[codec], {})}
+            if codec == "hevc" and format in ("mp4", "mov"):
+                self.stream.codec_tag = "hvc1"  # the tag Apple's players require for HEVC
+            context.colorspace, context.color_range = video.colorspace, LIMITED_RANGE
+            for stream in copied:
+                copied[stream] = self._container.add_stream_from_template(stream)
+        except BaseException:
+            self._container.close()
+            raise
+        self._copies = copied
+        self._video = video
+
+    def write(self, item):
+        """Encode a Frame, or remux a Packet of one of the input's other streams."""
+        if isinstance(item, Frame):
+            self.write_frame(item)
+        else:
+            self.write_packet(item)
+
+    def write_frame(self, frame):
+        image = frame.image
+        if image.shape[:2] != (self._video.height, self._video.width):
+            raise CamfxError(f"{self._video.path}: frame {frame.index} is {image.shape[1]}x{image.shape[0]} but the "
+                             f"video began at {self._video.width}x{self._video.height}; size changes are not supported")
+        if image.shape[1::-1] != self.padded:
+            image = cv2.copyMakeBorder(image, 0, self.padded[1] - image.shape[0], 0, self.padded[0] - image.shape[1],
+                                       cv2.BORDER_REPLICATE)
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        picture = picture.reformat(format=PIXEL_FORMAT, dst_colorspace=self._video.colorspace, dst_color_range=LIMITED_RANGE)
+        picture.pts, picture.time_base = frame.pts, self._video.time_base
+        self._container.mux(self.stream.encode(picture))
+
+    def write_packet(self, packet):
+        copy = self._copies.get(packet.stream)
+        if copy is not None:
+            packet.stream = copy
+            self._container.mux(packet)
+
+    def finish(self):
+        """Flush the encoder and write the file's trailer."""
+        self._container.mux(self.stream.encode(None))
+        self._container.close()
+
+    def close(self):
+        """Close without flushing (after an error); the file is then incomplete."""
+        try:
+            self._container.close()
+        except av.FFmpegError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.finish()
+        else:
+            self.close()
+
+
+def can_copy(stream, format):
+    """Whether ``stream``'s packets can be copied into a new ``format`` container, found by writing
+    a header with it into memory (the muxer's own rules, not a list kept here)."""
+    probe = av.open(io.BytesIO(), "w", format=format)
+    try:
+        probe.add_stream_from_template(stream)
+        probe.start_encoding()
+        return True
+    except (av.FFmpegError, ValueError, TypeError):
+        return False
+    finally:
+        try:
+            probe.close()
+        except av.FFmpegError:
+            pass
+
+
+def _reason(error):
+    """FFmpeg's message without the errno prefix and the file name PyAV appends."""
+    return getattr(error, "strerror", None) or str(error)

@@ -1,0 +1,503 @@
+"""camfx process: every frame, the timing and the audio kept; nothing lost, nothing clobbered.
+
+The clips are made here with PyAV (H.264 video of the demo scene, an AAC tone, optionally a
+SubRip subtitle), and the outputs are read back with PyAV and compared with independent
+references: OpenCV's filter2D on the decoded input frames, and the input's own packets.
+"""
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from camfx.chain import Chain, parse_chain
+from camfx.demo import DemoScene
+from camfx.errors import CamfxError
+from camfx.filter import Filter
+from camfx.pipeline import Pipeline
+from camfx.process import Settings, plan, process_batch, process_file
+from camfx.progress import Progress
+from camfx.videofile import Frame, InputVideo, OutputVideo
+
+TB = Fraction(1, 1000)
+SIZE = (160, 120)
+VFR_TIMES = [0.0, 0.033, 0.05, 0.1, 0.18, 0.2, 0.3, 0.31, 0.5, 0.52, 0.7, 0.9, 1.0, 1.25, 1.3]
+# Reference kernels, written out again here so that the check does not reuse camfx's constants.
+EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], np.float32)
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
+
+
+def make_clip(path, times=None, size=SIZE, audio=True, subtitles=False, lossless=False):
+    """Write an MKV (or MP4) clip: H.264 frames of the demo scene at ``times`` (seconds, 1 ms
+    time base), a 440 Hz AAC tone as long as the video, and a SubRip line if asked.
+    ``lossless``: FFV1 in yuv444p instead, which any size can use."""
+    times = [i / 30 for i in range(30)] if times is None else times
+    scene = DemoScene(*size)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("ffv1" if lossless else "libx264", rate=30)
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv444p" if lossless else "yuv420p"
+        video.time_base = video.codec_context.time_base = TB
+        if not lossless:
+            video.codec_context.options = {"crf": "12", "preset": "fast"}
+        if audio:
+            sound = out.add_stream("aac", rate=48000)
+            sound.layout = "mono"
+        if subtitles:
+            text = out.add_mux_stream("subrip")
+            text.time_base = TB
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(scene.frame(i * 3), format="bgr24")
+            frame.pts, frame.time_base = round(t * 1000), TB
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if audio:
+            total = int((times[-1] + 1 / 30) * 48000)
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / 48000)).astype(np.float32)[None, :]
+            for start in range(0, total, 1024):
+                chunk = av.AudioFrame.from_ndarray(tone[:, start:start + 1024], format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts, chunk.time_base = 48000, start, Fraction(1, 48000)
+                out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
+        if subtitles:
+            line = av.Packet(b"Hello from camfx")
+            line.stream, line.pts, line.dts, line.duration, line.time_base = text, 100, 100, 500, TB
+            out.mux(line)
+    return path
+
+
+def decode(path):
+    """(BGR frames, their times in seconds, the video stream's rate, size and codec) of a file."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        info = {"rate": stream.average_rate, "size": (stream.codec_context.width, stream.codec_context.height),
+                "codec": stream.codec_context.name, "pix_fmt": stream.codec_context.pix_fmt}
+        frames, times = [], []
+        for frame in container.decode(stream):
+            frames.append(frame.to_ndarray(format="bgr24"))
+            times.append(float(frame.pts * frame.time_base))
+    return frames, times, info
+
+
+def packets(path, kind):
+    """(payload, start s, duration s) of every packet of the first ``kind`` stream."""
+    with av.open(str(path)) as container:
+        stream = getattr(container.streams, kind)[0]
+        return [(bytes(p), float(p.pts * p.time_base), float(p.duration * p.time_base))
+                for p in container.demux(stream) if p.size]
+
+
+def audio_samples(path):
+    with av.open(str(path)) as container:
+        return sum(frame.samples for frame in container.decode(audio=0))
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255 ** 2 / mse) if mse else np.inf
+
+
+def gray(frame):
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+
+
+def leftovers(folder, expected):
+    """Files in ``folder`` besides ``expected`` (temporary litter, partial outputs)."""
+    return sorted(set(os.listdir(folder)) - set(expected))
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "cfr": make_clip(folder / "cfr.mkv"),
+        "vfr": make_clip(folder / "vfr.mkv", times=VFR_TIMES),
+        "subs": make_clip(folder / "subs.mkv", subtitles=True),
+        "odd": make_clip(folder / "odd.mkv", size=(161, 121), audio=False, lossless=True),
+    }
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return parse_chain("emboss,sharpen")
+
+
+def run(src, dst, chain, **settings):
+    out = io.StringIO()
+    progress = Progress(str(src), stream=out, tty=False)
+    frames = process_file(src, dst, chain, Settings(**settings), progress=progress)
+    return frames, out.getvalue()
+
+
+def camfx(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "camfx.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+# --- what the output keeps ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["cfr", "vfr"])
+def test_every_frame_and_its_timestamp_size_and_rate_are_kept(clips, chain, tmp_path, name):
+    target = tmp_path / "out.mp4"
+    frames, _ = run(clips[name], target, chain)
+    _, in_times, in_info = decode(clips[name])
+    _, out_times, out_info = decode(target)
+    assert frames == len(in_times) == len(out_times)
+    assert out_times == pytest.approx(in_times, abs=1e-6)
+    assert out_info["size"] == in_info["size"] == SIZE
+    assert (out_info["codec"], out_info["pix_fmt"]) == ("h264", "yuv420p")
+    if name == "cfr":
+        assert float(out_info["rate"]) == pytest.approx(30, rel=0.01)
+    else:  # the uneven gaps survive: no frame was duplicated or dropped to make a constant rate
+        assert np.diff(out_times) == pytest.approx(np.diff(VFR_TIMES), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["cfr", "vfr"])
+def test_audio_packets_are_copied_untouched(clips, chain, tmp_path, name):
+    target = tmp_path / "out.mp4"
+    run(clips[name], target, chain)
+    original, copied = packets(clips[name], "audio"), packets(target, "audio")
+    assert [p[0] for p in copied] == [p[0] for p in original]  # byte for byte, in order
+    assert [p[1] for p in copied] == pytest.approx([p[1] for p in original], abs=1e-3)  # at the same times
+    assert audio_samples(target) == audio_samples(clips[name]) >= 48000  # as long (a second of tone at least)
+
+
+@pytest.mark.parametrize("crf", [0, 8])
+def test_pixels_are_the_chain_applied_to_the_decoded_input(clips, chain, tmp_path, crf):
+    """The reference is OpenCV's filter2D on the input frames as PyAV decodes them. yuv420p keeps
+    one colour sample per 2x2 pixels, which emboss's per-pixel colours cannot survive, so colour
+    frames are compared after the same yuv420p round trip, and luma (gray) against the raw
+    reference; crf 0 is lossless H.264, so there the round trip must be exact."""
+    target = tmp_path / "out.mp4"
+    run(clips["cfr"], target, chain, crf=crf)
+    decoded, _, _ = decode(clips["cfr"])
+    output, _, _ = decode(target)
+    assert len(output) == len(decoded)
+    for i, (frame, got) in enumerate(zip(decoded, output)):
+        expected = cv2.filter2D(cv2.filter2D(frame, -1, EMBOSS), -1, SHARPEN)
+        as_yuv420 = av.VideoFrame.from_ndarray(expected, format="bgr24").reformat(format="yuv420p")
+        assert psnr(got, as_yuv420.to_ndarray(format="bgr24")) > (99 if crf == 0 else 35), f"frame {i}"
+        assert psnr(gray(got), gray(expected)) > 35, f"frame {i}"
+        assert psnr(got, frame) < 20  # and it really was filtered
+
+
+def test_a_subtitle_mp4_cannot_hold_is_named_in_a_warning_and_the_rest_is_written(clips, chain, tmp_path):
+    frames, log = run(clips["subs"], tmp_path / "out.mp4", chain)
+    assert "warning:" in log and "stream #2 (subtitle" in log and "cannot be copied into mp4" in log
+    assert frames == 30 and packets(tmp_path / "out.mp4", "audio")
+
+
+def test_subtitles_are_copied_into_mkv(clips, chain, tmp_path):
+    _, log = run(clips["subs"], tmp_path / "out.mkv", chain)
+    assert "warning" not in log
+    assert packets(tmp_path / "out.mkv", "subtitles") == packets(clips["subs"], "subtitles")
+    assert packets(tmp_path / "out.mkv", "audio")[0][0] == packets(clips["subs"], "audio")[0][0]
+
+
+def test_odd_sizes_are_padded_to_even_with_a_warning(clips, chain, tmp_path):
+    target = tmp_path / "out.mp4"
+    _, log = run(clips["odd"], target, Chain([]), crf=0)
+    assert "161x121 is odd" in log and "162x122" in log
+    decoded, _, _ = decode(clips["odd"])
+    output, _, info = decode(target)
+    assert info["size"] == (162, 122)
+    assert psnr(gray(output[5][:121, :161]), gray(decoded[5])) > 35  # the picture is all there, in place
+    assert psnr(gray(output[5][121:, :161]), gray(decoded[5][120:])) > 35  # the last row repeated
+
+
+def test_frames_sharing_a_timestamp_are_all_kept_and_nudged_with_a_warning(chain, tmp_path):
+    source = make_clip(tmp_path / "dup.mkv", times=[0, 0.033, 0.033, 0.1, 0.133], audio=False, lossless=True)
+    frames, log = run(source, tmp_path / "out.mp4", chain)
+    _, times, _ = decode(tmp_path / "out.mp4")
+    assert frames == len(times) == 5
+    assert times == pytest.approx([0, 0.033, 0.034, 0.1, 0.133], abs=1e-6)
+    assert "frame 2 repeats the time of the one before it" in log
+
+
+def test_a_frame_size_change_mid_stream_is_named(clips, tmp_path):
+    with InputVideo(clips["cfr"]) as video, pytest.raises(CamfxError, match="frame 7 is 100x90 but the video began "
+                                                                          "at 160x120; size changes are not supported"):
+        with OutputVideo(tmp_path / "out.mp4", video) as out:
+            out.write(Frame(7, 0, np.zeros((90, 100, 3), np.uint8)))
+
+
+def test_hevc_on_request_with_the_tag_apple_players_need(clips, tmp_path):
+    target = tmp_path / "out.mp4"
+    result = camfx("process", str(clips["cfr"]), "-o", str(target), "--codec", "hevc", "--filters", "emboss")
+    assert result.returncode == 0 and "x265" not in result.stderr  # x265's own chatter is kept quiet
+    with av.open(str(target)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_tag) == ("hevc", "hvc1")
+    assert len(decode(target)[0]) == 30
+
+
+def test_overwrite_replaces_an_existing_output(clips, chain, tmp_path):
+    target = tmp_path / "out.mp4"
+    target.write_bytes(b"old")
+    run(clips["cfr"], target, chain, overwrite=True)
+    assert len(decode(target)[0]) == 30
+    assert leftovers(tmp_path, ["out.mp4"]) == []
+
+
+# --- nothing lost, nothing clobbered -----------------------------------------------------------
+
+class Boom(Filter):
+    """Raises ``error`` on the ``at``-th frame, the way a Ctrl-C or a bug would mid-run."""
+
+    name = "boom"
+
+    def __init__(self, error, at=10):
+        self.error, self.at, self.seen = error, at, 0
+
+    def apply(self, frame):
+        self.seen += 1
+        if self.seen == self.at:
+            raise self.error
+        return frame
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), RuntimeError("bug in a plugin")], ids=["ctrl-c", "crash"])
+def test_an_interrupt_mid_run_leaves_no_output_and_no_temporary_file(clips, tmp_path, error):
+    source = tmp_path / "in.mkv"
+    source.write_bytes(clips["cfr"].read_bytes())
+    boom = Boom(error)
+    with pytest.raises(type(error)):
+        run(source, tmp_path / "out.mp4", Chain([boom]))
+    assert boom.seen == 10  # it did stop in the middle
+    assert leftovers(tmp_path, ["in.mkv"]) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("camfx-")]  # every thread stopped
+
+
+def test_a_full_disk_while_encoding_leaves_no_output_and_no_temporary_file(clips, chain, tmp_path, monkeypatch):
+    written = []
+
+    def write_frame(self, frame):
+        if len(written) == 12:
+            raise OSError(28, "No space left on device")
+        written.append(frame.index)
+
+    monkeypatch.setattr(OutputVideo, "write_frame", write_frame)
+    with pytest.raises(OSError, match="No space left"):
+        run(clips["cfr"], tmp_path / "out.mp4", chain)
+    assert leftovers(tmp_path, []) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("camfx-")]
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_kill_on_the_command_line_exits_130_with_no_output(clips, tmp_path, signame):
+    """A real signal, sent by a plugin to its own process on the 10th frame."""
+    (tmp_path / "stop.py").write_text(
+        "import os, signal\nfrom camfx.filter import Filter\n"
+        "class Stop(Filter):\n    name = 'stop'\n    seen = 0\n"
+        "    def apply(self, frame):\n        Stop.seen += 1\n"
+        f"        if Stop.seen == 10:\n            os.kill(os.getpid(), signal.{signame})\n        return frame\n")
+    (tmp_path / "config.toml").write_text('[plugins]\nstop = "stop.py:Stop"\n')
+    source = tmp_path / "in.mkv"
+    source.write_bytes(clips["cfr"].read_bytes())
+    result = camfx("process", "in.mkv", "-o", "out.mp4", "--filters", "stop", cwd=tmp_path)
+    assert result.returncode == 130, result.stderr
+    assert "camfx: interrupted: out.mp4 not written" in result.stderr and "Traceback" not in result.stderr
+    assert leftovers(tmp_path, ["in.mkv", "stop.py", "config.toml", "__pycache__"]) == []
+
+
+def test_a_missing_output_folder_is_named(clips, tmp_path):
+    with pytest.raises(CamfxError, match="no such directory for the output"):
+        run(clips["cfr"], tmp_path / "nowhere" / "out.mp4", Chain([]))
+
+
+def test_a_chain_that_changes_the_frame_shape_is_refused(clips, tmp_path):
+    class Crop(Filter):
+        name = "crop"
+
+        def apply(self, frame):
+            return frame[1:]
+
+    with pytest.raises(CamfxError, match=r"turned a \(120, 160, 3\) frame into \(119, 160, 3\)"):
+        run(clips["cfr"], tmp_path / "out.mp4", Chain([Crop()]))
+    assert leftovers(tmp_path, []) == []
+
+
+def test_an_existing_output_is_refused_and_left_alone(clips, tmp_path):
+    (tmp_path / "out.mp4").write_bytes(b"precious")
+    result = camfx("process", str(clips["cfr"]), "-o", str(tmp_path / "out.mp4"), "--filters", "emboss")
+    assert result.returncode != 0
+    assert "out.mp4: already exists (use --overwrite" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "out.mp4").read_bytes() == b"precious"
+    assert leftovers(tmp_path, ["out.mp4"]) == []
+
+
+@pytest.mark.parametrize("how", ["same path", "other spelling", "hard link"])
+def test_an_output_that_is_an_input_is_refused_even_with_overwrite(clips, tmp_path, how):
+    source = tmp_path / "in.mp4"
+    run(clips["cfr"], source, Chain([]))
+    before = source.read_bytes()
+    target = {"same path": source, "other spelling": tmp_path / "sub" / ".." / "in.mp4",
+              "hard link": tmp_path / "link.mp4"}[how]
+    (tmp_path / "sub").mkdir()
+    if how == "hard link":
+        os.link(source, target)
+    with pytest.raises(CamfxError, match="refusing to write over an input"):
+        run(source, target, Chain([]), overwrite=True)
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "audio only", "directory"])
+def test_a_bad_input_is_one_line_naming_it_and_no_output(tmp_path, case):
+    bad = tmp_path / "bad.mkv"
+    if case == "text":
+        bad.write_text("this is not a video\n" * 50)
+    elif case == "audio only":
+        bad = make_clip(tmp_path / "bad.mkv", times=[0, 0.5], audio=True)  # then strip the video:
+        with av.open(str(bad)) as src, av.open(str(tmp_path / "tone.mka"), "w") as dst:
+            copy = dst.add_stream_from_template(src.streams.audio[0])
+            for packet in src.demux(src.streams.audio[0]):
+                if packet.dts is not None:
+                    packet.stream = copy
+                    dst.mux(packet)
+        bad.unlink()
+        bad = tmp_path / "tone.mka"
+    elif case == "directory":
+        bad.mkdir()
+    existing = set(os.listdir(tmp_path))
+    result = camfx("process", str(bad), "-o", str(tmp_path / "out.mp4"), "--filters", "emboss")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"camfx: error: {bad}:"), result.stderr
+    expected = {"missing": "no such file", "text": "not a readable video file", "audio only": "has no video stream",
+                "directory": "is a directory"}[case]
+    assert expected in lines[0]
+    assert set(os.listdir(tmp_path)) == existing
+
+
+def test_a_truncated_input_keeps_the_frames_that_decode_and_says_where_it_broke(tmp_path, chain):
+    whole = make_clip(tmp_path / "whole.mkv", times=[i / 30 for i in range(60)])
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    frames, log = run(cut, tmp_path / "out.mp4", chain)
+    assert 0 < frames < 60
+    assert f"the video ends after frame {frames - 1} (t=" in log and "it looks truncated" in log
+    assert len(decode(tmp_path / "out.mp4")[0]) == frames
+    assert leftovers(tmp_path, ["whole.mkv", "cut.mkv", "out.mp4"]) == []
+
+
+def test_garbage_in_the_middle_of_a_file_is_never_a_traceback(tmp_path):
+    whole = make_clip(tmp_path / "whole.mkv", times=[i / 30 for i in range(60)])
+    data = bytearray(whole.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4000] = np.random.default_rng(1).integers(0, 256, 4000, np.uint8).tobytes()
+    (tmp_path / "corrupt.mkv").write_bytes(bytes(data))
+    result = camfx("process", str(tmp_path / "corrupt.mkv"), "-o", str(tmp_path / "out.mp4"), "--filters", "emboss")
+    assert "Traceback" not in result.stderr
+    if result.returncode == 0:  # the frames that decode, with a warning saying where it broke
+        frames = len(decode(tmp_path / "out.mp4")[0])
+        assert 0 < frames < 60 and f"corrupt.mkv: the video ends after frame {frames - 1} (t=" in result.stderr
+    else:
+        assert result.stderr.startswith("camfx: error:") and not (tmp_path / "out.mp4").exists()
+    assert leftovers(tmp_path, ["whole.mkv", "corrupt.mkv", "out.mp4"]) == []
+
+
+def test_a_truncated_mp4_without_its_index_fails_cleanly(clips, tmp_path):
+    whole = tmp_path / "whole.mp4"
+    run(clips["cfr"], whole, Chain([]))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = camfx("process", str(cut), "-o", str(tmp_path / "out.mp4"), "--filters", "emboss")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"camfx: error: {cut}:") and result.stderr.count("\n") == 1
+    assert leftovers(tmp_path, ["whole.mp4", "cut.mp4"]) == []
+
+
+def test_a_batch_goes_on_past_a_bad_file_and_sums_up(clips, tmp_path):
+    (tmp_path / "broken.mkv").write_text("not a video")
+    inputs = [str(clips["cfr"]), str(tmp_path / "broken.mkv"), str(clips["vfr"]), str(tmp_path / "gone.mkv")]
+    result = camfx("process", *inputs, "-o", str(tmp_path / "out"), "--filters", "emboss")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "camfx: 2 of 4 files processed, 2 failed:" in result.stderr
+    summary = result.stderr[result.stderr.index("2 failed:"):]
+    assert "broken.mkv: not a readable video file" in summary and "gone.mkv: no such file" in summary
+    assert sorted(os.listdir(tmp_path / "out")) == ["cfr.mp4", "vfr.mp4"]
+    assert len(decode(tmp_path / "out" / "vfr.mp4")[0]) == len(VFR_TIMES)
+    assert "cfr.mkv: 30 frames in" in result.stderr  # log-friendly progress when not a terminal
+
+
+def test_plan_pairs_inputs_with_outputs(tmp_path):
+    assert plan(["a.mkv"], tmp_path / "x.mp4")[0][1] == tmp_path / "x.mp4"
+    assert [dst for _, dst in plan(["d/a.mkv", "b.mov"], tmp_path)] == [tmp_path / "a.mp4", tmp_path / "b.mp4"]
+    with pytest.raises(CamfxError, match="both be written to"):
+        plan(["x/a.mkv", "y/a.mkv"], tmp_path)
+    with pytest.raises(CamfxError, match="unsupported output extension '.avi'"):
+        plan(["a.mkv"], tmp_path / "x.avi")
+    (tmp_path / "file.mp4").write_bytes(b"")
+    with pytest.raises(CamfxError, match="-o must be a directory"):
+        plan(["a.mkv", "b.mkv"], tmp_path / "file.mp4")
+
+
+def test_process_batch_returns_the_failures(clips, tmp_path):
+    log = io.StringIO()
+    failures = process_batch([clips["cfr"], tmp_path / "nope.mkv"], tmp_path / "out", Chain([]), stream=log, tty=False)
+    assert [f.path.name for f in failures] == ["nope.mkv"]
+    assert (tmp_path / "out" / "cfr.mp4").is_file()
+    assert "camfx: 1 of 2 files processed, 1 failed:" in log.getvalue()
+
+
+# --- the pieces ---------------------------------------------------------------------------------
+
+def test_pipeline_keeps_order_and_overlaps_stages():
+    seen = []
+    with Pipeline(range(100), [lambda x: x + 1, lambda x: seen.append(threading.current_thread().name) or x * 2]) as out:
+        assert list(out) == [(x + 1) * 2 for x in range(100)]
+    assert set(seen) == {"camfx-stage-2"}
+
+
+def test_pipeline_raises_a_stage_error_and_stops_every_thread():
+    def source():
+        for i in range(10 ** 9):  # endless unless the pipeline stops it
+            yield i
+
+    def stage(x):
+        if x == 50:
+            raise ValueError("bad item 50")
+        return x
+
+    with pytest.raises(ValueError, match="bad item 50"):
+        with Pipeline(source(), [stage], maxsize=2) as out:
+            for _ in out:
+                pass
+    assert not [t for t in threading.enumerate() if t.name.startswith("camfx-")]
+
+
+def test_pipeline_stops_when_the_consumer_fails():
+    with pytest.raises(KeyboardInterrupt):
+        with Pipeline(iter(range(10 ** 9)), [lambda x: x], maxsize=2) as out:
+            for x in out:
+                if x == 5:
+                    raise KeyboardInterrupt
+    assert not [t for t in threading.enumerate() if t.name.startswith("camfx-")]
+
+
+def test_progress_without_a_terminal_prints_quiet_lines_on_a_clock():
+    now = [0.0]
+    out = io.StringIO()
+    with Progress("clip.mkv", total=40, stream=out, tty=False, interval=5, clock=lambda: now[0]) as progress:
+        for _ in range(40):
+            now[0] += 0.25
+            progress.update()
+        progress.warn("something odd")
+    lines = out.getvalue().splitlines()
+    assert lines == ["camfx: clip.mkv: 20/40 frames (50%), 4.0 fps",
+                     "camfx: clip.mkv: 40/40 frames (100%), 4.0 fps",
+                     "camfx: warning: something odd",
+                     "camfx: clip.mkv: 40 frames in 10.0 s, 4.0 fps"]
+
+
+def test_progress_on_a_terminal_draws_a_bar():
+    out = io.StringIO()
+    with Progress("clip.mkv", total=10, stream=out, tty=True) as progress:
+        progress.update(10)
+    assert "clip.mkv" in out.getvalue() and "10/10" in out.getvalue() and "frame" in out.getvalue()
