@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from .capture import ENDED, FAILED, RECONNECTING
 from .errors import CamfxError
@@ -43,6 +44,7 @@ class LiveLoop:
         self._last = None          # the last filtered frame, shown again while paused or reconnecting
         self._filter_times = []
         self._running = True
+        draw_hud(np.zeros((8, 8, 3), np.uint8), ["-"])  # OpenCV loads its fonts now, not on frame 1 (~20 ms)
 
     def run(self):
         """Loop until the user quits, the source ends, or ``frames`` were shown; return the
@@ -104,7 +106,7 @@ class LiveLoop:
             self._handle(self.window.poll())
 
     def _decorate(self, image):
-        if not self.show_hud:
+        if not (self.show_hud and self.window.visible):
             return image
         status = []
         if self.capture.state == RECONNECTING:

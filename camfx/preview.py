@@ -19,6 +19,8 @@ def check_display():
 class Window:
     """The preview window. ``show`` displays a frame and returns the key pressed meanwhile, if any."""
 
+    visible = True
+
     def __init__(self, title=TITLE):
         check_display()
         self.title = title
@@ -68,6 +70,7 @@ class NoWindow:
     """``--headless``: the same interface, nothing shown, no keys."""
 
     closed = False
+    visible = False
 
     def show(self, image):
         return None

@@ -66,6 +66,8 @@ class ScriptedWindow:
     """Stands in for the preview window: records what it was shown and presses ``keys``, a dict
     {frames shown so far: key}. ``close_after`` frames, it reports itself closed."""
 
+    visible = True
+
     def __init__(self, keys=None, close_after=None):
         self.keys = dict(keys or {})
         self.close_after = close_after
