@@ -7,7 +7,7 @@ import time
 import numba
 import numpy as np
 
-from .filter import accepts_out, apply_into, check_frame
+from .filter import accepts_out, apply_into, check_frame, check_result
 
 
 def parse_spec(spec):
@@ -114,7 +114,7 @@ class Chain:
             numba.set_num_threads(threads)
         try:
             if target is None:
-                return f.apply(frame)
+                return check_result(f, frame, f.apply(frame))
             return f.apply(frame, out=target) if self._takes_out[i] else apply_into(f, frame, target)
         finally:
             if threads is not None:

@@ -74,7 +74,7 @@ def cmd_live(args):
         with (NoWindow() if live["headless"] else Window()) as window:
             governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
             loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
-                            output_dir=live["output_dir"], hud=live["hud"], governor=governor)
+                            output_dir=live["output_dir"], hud=live["hud"], governor=governor, tune=True)
             print(loop.run(), flush=True)
     return 0
 

@@ -5,6 +5,8 @@ import inspect
 
 import numpy as np
 
+from .errors import CamfxError
+
 
 class Filter:
     """Base class of every filter plugin.
@@ -72,8 +74,18 @@ def apply_into(filter_, frame, out):
     """``filter_.apply(frame)`` written into ``out``, without a copy when the filter supports it."""
     if accepts_out(filter_):
         return filter_.apply(frame, out=out)
-    np.copyto(out, filter_.apply(frame))
+    np.copyto(out, check_result(filter_, frame, filter_.apply(frame)))
     return out
+
+
+def check_result(filter_, frame, result):
+    """Return ``result`` if it has ``frame``'s shape and dtype, as a filter's must; else raise a
+    CamfxError naming the filter (a plugin's bug, reported as such)."""
+    if not isinstance(result, np.ndarray) or result.shape != frame.shape or result.dtype != frame.dtype:
+        got = f"{result.shape} {result.dtype}" if isinstance(result, np.ndarray) else type(result).__name__
+        raise CamfxError(f"{filter_.name} turned a {frame.shape} frame into {got}; "
+                         "a filter must keep the frame's shape and dtype")
+    return result
 
 
 def check_frame(frame):

@@ -22,17 +22,30 @@ def note(message):
     print(f"camfx: {message}", file=sys.stderr, flush=True)
 
 
+def tune_chain(chain, frame):
+    """Let the autotuner pick the chain's fastest variants for frames like ``frame`` (timed once
+    per chain, frame shape and machine; remembered on disk after that)."""
+    if len(chain):
+        choice = chain.tune(frame)
+        if choice["timed"]:
+            steps = ", ".join(f"{f.name} {s['variant'] or 'default'} x{s['threads']}"
+                              for f, s in zip(chain.filters, choice["steps"]))
+            note(f"tuned for {frame.shape[1]}x{frame.shape[0]}: {steps}")
+
+
 class LiveLoop:
     """Runs ``chain`` on the newest frame of ``capture`` and shows it in ``window``.
 
     ``frames`` stops after that many frames shown; ``record`` starts recording to that path at
-    once; snapshots and ``r`` recordings go to ``output_dir``.
+    once; snapshots and ``r`` recordings go to ``output_dir``. ``governor`` scales the chain down
+    when it cannot hold the frame rate; ``tune`` autotunes the chain on the first frame.
     """
 
     def __init__(self, capture, chain, window, *, frames=None, record=None, output_dir=".",
-                 hud=True, governor=None, clock=time.perf_counter):
+                 hud=True, governor=None, tune=False, clock=time.perf_counter):
         self.capture, self.chain, self.window = capture, chain, window
         self.governor = governor
+        self._tune = tune
         self.max_frames = frames
         self.output_dir = Path(output_dir)
         self.show_hud = hud
@@ -74,6 +87,9 @@ class LiveLoop:
         return self.max_frames is not None and self.stats.shown >= self.max_frames
 
     def _process(self, frame):
+        if self._tune:
+            self._tune = False
+            tune_chain(self.chain, frame.image)
         start = self.clock()
         self._filter_times = []
         image = self._filter(frame.image)

@@ -125,3 +125,21 @@ def test_a_cold_start_says_it_is_compiling(monkeypatch, capsys, recorded_frames)
     assert err.startswith("camfx: compiling filters (first run, ~") and err.count("\n") == 1
     chain(recorded_frames[1])
     assert capsys.readouterr().err == ""  # once per frame shape, not per frame
+
+
+@pytest.mark.parametrize("spec", ["shrink", "shrink, emboss", "emboss, shrink"])
+def test_a_filter_that_changes_the_shape_is_named(spec):
+    from camfx.errors import CamfxError
+    from camfx.filter import Filter
+    from camfx.registry import Plugin, Registry
+
+    class Shrink(Filter):
+        name = "shrink"
+
+        def apply(self, frame):
+            return frame[1:]
+
+    registry = Registry([Plugin("shrink", "test", lambda: Shrink), *Registry.discover()._plugins.values()])
+    chain = camfx.parse_chain(spec, registry)
+    with pytest.raises(CamfxError, match=r"shrink turned a \(6, 5, 3\) frame into \(5, 5, 3\) uint8"):
+        chain(np.zeros((6, 5, 3), np.uint8))
