@@ -8,7 +8,7 @@ import numpy as np
 from . import correlate, separable, sobel
 from .borders import BORDERS, border_code
 from .rows import row_blocks
-from .scratch import scratch
+from .scratch import check_out, scratch
 
 __all__ = ["BORDERS", "convolve2d", "separable_filter", "to_gray", "sobel_magnitude"]
 
@@ -74,7 +74,7 @@ def convolve2d(image, kernel, *, mode="same", border="reflect101", out=None, del
         out_shape = (height - kh + 1, width - kw + 1) + image.shape[2:]
     else:
         out_shape = image.shape
-    out = _check_out(out, out_shape, out_dtype, image)
+    out = check_out(out, out_shape, out_dtype, image)
 
     src = np.ascontiguousarray(image, dtype=image.dtype if out_dtype == np.uint8 else work_dtype)
     src = src.reshape(height, width * channels)
@@ -108,19 +108,6 @@ def _dtypes(image_dtype, kernel_dtype, delta):
     return dtype, dtype
 
 
-def _check_out(out, shape, dtype, image):
-    if out is None:
-        return np.empty(shape, dtype)
-    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype:
-        got = f"{out.shape} {out.dtype}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise ValueError(f"out must be an array of shape {shape} and dtype {dtype}, got {got}")
-    if not out.flags.c_contiguous:
-        raise ValueError("out must be C-contiguous")
-    if np.may_share_memory(out, image):
-        raise ValueError("out must not overlap the image (in-place filtering is not supported)")
-    return out
-
-
 def separable_filter(frame, column, row, *, border="reflect101", fraction_bits=None, out=None):
     """Correlate a uint8 frame with ``column`` (vertical taps) and then ``row`` (horizontal taps).
 
@@ -134,7 +121,7 @@ def separable_filter(frame, column, row, *, border="reflect101", fraction_bits=N
     frame = np.ascontiguousarray(frame)
     height, width = frame.shape[:2]
     channels = frame.shape[2] if frame.ndim == 3 else 1
-    out = _check_out(out, frame.shape, np.dtype(np.uint8), frame)
+    out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
     nblocks = row_blocks(height, numba.get_num_threads())
     rows = (frame.reshape(height, -1), out.reshape(height, -1))
     border_id = border_code(border)
@@ -155,7 +142,7 @@ def to_gray(frame, *, out=None):
     """BGR uint8 (H, W, 3) to gray (H, W), bit-exact with ``cv2.cvtColor(frame, COLOR_BGR2GRAY)``."""
     frame = np.ascontiguousarray(frame)
     height, width = frame.shape[:2]
-    out = _check_out(out, (height, width), np.dtype(np.uint8), frame)
+    out = check_out(out, (height, width), np.dtype(np.uint8), frame)
     sobel.bgr_to_gray(frame.reshape(height, -1), row_blocks(height, numba.get_num_threads()), out)
     return out
 
@@ -166,7 +153,7 @@ def sobel_magnitude(gray, channels=1, *, out=None):
     gray = np.ascontiguousarray(gray)
     height, width = gray.shape
     shape = (height, width) if channels == 1 else (height, width, channels)
-    out = _check_out(out, shape, np.dtype(np.uint8), gray)
+    out = check_out(out, shape, np.dtype(np.uint8), gray)
     sobel.sobel_magnitude(gray, channels, row_blocks(height, numba.get_num_threads()),
                           out.reshape(height, -1))
     return out

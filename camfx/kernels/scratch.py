@@ -1,4 +1,5 @@
-"""Per-thread scratch buffers, so that a steady stream of frames allocates nothing."""
+"""Buffers: per-thread scratch arrays, so that a steady stream of frames allocates nothing, and
+the checks on arrays callers pass as ``out``."""
 import threading
 
 import numpy as np
@@ -19,3 +20,18 @@ def scratch(key, shape, dtype):
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = buffers[key] = np.empty(shape, dtype)
     return buf
+
+
+def check_out(out, shape, dtype, source):
+    """``out`` checked to be a C-contiguous array of ``shape`` and ``dtype`` that does not overlap
+    ``source``; a new array when ``out`` is None."""
+    if out is None:
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.shape != shape or out.dtype != dtype:
+        got = f"{out.shape} {out.dtype}" if isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(f"out must be an array of shape {shape} and dtype {dtype}, got {got}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    if np.may_share_memory(out, source):
+        raise ValueError("out must not overlap the image (in-place filtering is not supported)")
+    return out

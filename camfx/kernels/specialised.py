@@ -8,22 +8,7 @@ import numpy as np
 
 from . import codegen, sobel
 from .rows import row_blocks
-from .scratch import scratch
-
-
-def check_out(out, frame):
-    """``out`` (or a new array) checked to be a C-contiguous uint8 array of ``frame``'s shape that
-    does not overlap it."""
-    if out is None:
-        return np.empty(frame.shape, np.uint8)
-    if not isinstance(out, np.ndarray) or out.shape != frame.shape or out.dtype != np.uint8:
-        got = f"{out.shape} {out.dtype}" if isinstance(out, np.ndarray) else type(out).__name__
-        raise ValueError(f"out must be a uint8 array of shape {frame.shape}, got {got}")
-    if not out.flags.c_contiguous:
-        raise ValueError("out must be C-contiguous")
-    if np.may_share_memory(out, frame):
-        raise ValueError("out must not overlap the frame (in-place filtering is not supported)")
-    return out
+from .scratch import check_out, scratch
 
 
 def _rows(frame):
@@ -64,7 +49,7 @@ class Separable(_Generated):
 
     def __call__(self, frame, out=None):
         frame, src, channels = _rows(frame)
-        out = check_out(out, frame)
+        out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
         nblocks = row_blocks(frame.shape[0], numba.get_num_threads())
         buffer = scratch(("separable-rows", self.dtype.str),
                          (nblocks, src.shape[1] + 2 * self.pad * channels), self.dtype)
@@ -81,7 +66,7 @@ class Direct(_Generated):
 
     def __call__(self, frame, out=None):
         frame, src, channels = _rows(frame)
-        out = check_out(out, frame)
+        out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
         nblocks = row_blocks(frame.shape[0], numba.get_num_threads())
         self.run(src, channels, nblocks, out.reshape(src.shape))
         return out
@@ -93,7 +78,7 @@ class FusedEdge:
 
     def __call__(self, frame, out=None):
         frame = np.ascontiguousarray(frame)
-        out = check_out(out, frame)
+        out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
         height, width = frame.shape[:2]
         nblocks = row_blocks(height, numba.get_num_threads())
         if frame.ndim == 2:
