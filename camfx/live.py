@@ -55,6 +55,7 @@ class LiveLoop:
         self.recorder = None
         self._record_path = record
         self._last = None          # the last filtered frame, shown again while paused or reconnecting
+        self._out = None           # the chain's output buffer
         self._filter_times = []
         self._running = True
         draw_hud(np.zeros((8, 8, 3), np.uint8), ["-"])  # OpenCV loads its fonts now, not on frame 1 (~20 ms)
@@ -107,7 +108,11 @@ class LiveLoop:
         """The chain on ``image``, at the governor's scale (and scaled back up) when it is below 1."""
         scale = self.governor.scale if self.governor is not None else 1.0
         if scale == 1.0:
-            return self.chain(image, self._filter_times)
+            # Into one reused buffer: at full size a steady stream allocates no frames. (The
+            # HUD draws on a copy and the recorder queues one, so reusing it is safe.)
+            if self._out is None or self._out.shape != image.shape:
+                self._out = np.empty(image.shape, np.uint8)
+            return self.chain(image, self._filter_times, out=self._out)
         height, width = image.shape[:2]
         small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
                            interpolation=cv2.INTER_AREA)
