@@ -31,7 +31,7 @@ def choice_key(chain, shape, threads):
 
 
 def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cache_path=None,
-             retune=False, stream=None):
+             retune=False, stream=None, announce=None):
     """Choose, for each step of ``chain``, the fastest ``(variant, threads)`` on frames like
     ``frame`` and apply it to the chain; return the choice.
 
@@ -50,6 +50,9 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
         The JSON file of remembered choices (default: ``autotune.json`` in the cache folder).
     retune : bool
         Time again even when a remembered choice exists.
+    announce : callable, optional
+        Called with a line for the user before timing starts (a first run also compiles the
+        variants not used yet, which takes seconds).
 
     Returns
     -------
@@ -66,6 +69,9 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
     if not retune and _fits(remembered, chain):
         _apply(chain, remembered["steps"])
         return {**remembered, "timed": False}
+    if announce is not None:
+        announce(f"tuning the chain for {frame.shape[1]}x{frame.shape[0]} frames "
+                 "(first run: compiles and times each variant, a few seconds)...")
     choice = _time_steps(chain, frame, threads, runs, clock)
     _apply(chain, choice["steps"])
     store = _read(path, stream)  # another process may have written meanwhile

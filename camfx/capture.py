@@ -48,8 +48,8 @@ class Pacer:
 class Capture:
     """Frames from ``open_source()`` on a background thread, newest only.
 
-    ``open_source`` is called once in :meth:`start` (so a missing source fails at once, in the
-    caller's thread) and again for every reconnect or ``loop`` restart. ``clock`` timestamps the
+    ``open_source`` is called once in :meth:`open` or :meth:`start` (so a missing source fails at
+    once, in the caller's thread) and again for every reconnect or ``loop`` restart. ``clock`` timestamps the
     frames and paces files; tests inject their own.
 
     >>> with Capture(lambda: open_source("demo")) as capture:   # doctest: +SKIP
@@ -79,8 +79,15 @@ class Capture:
 
     # -- the consumer's side -------------------------------------------------------------------
 
+    def open(self):
+        """Open the source, so that a missing one fails at once, without reading it yet."""
+        if self.source is None:
+            self.source = self._open()
+        return self.source
+
     def start(self):
-        self.source = self._open()
+        """Open the source if :meth:`open` did not, and start reading it."""
+        self.open()
         self._last_new = self.clock()
         self._thread = threading.Thread(target=self._supervise, name="camfx-capture", daemon=True)
         self._thread.start()
@@ -114,6 +121,8 @@ class Capture:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
+        elif self.source is not None:  # opened, never started: nobody else will close it
+            self.source.close()
 
     def __enter__(self):
         return self.start()

@@ -45,7 +45,7 @@ def cmd_filters(args):
 def cmd_live(args):
     from .capture import Capture
     from .governor import Governor
-    from .live import KEYS_HELP, LiveLoop, note
+    from .live import KEYS_HELP, LiveLoop, note, tune_chain
     from .preview import NoWindow, Window, check_display
     from .recorder import check_record_path
 
@@ -64,18 +64,23 @@ def cmd_live(args):
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
     capture = Capture(lambda: open_source(spec, **options), loop=capture_settings["loop"],
                       stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
-    with capture:
-        source = capture.source
+    try:
+        source = capture.open()
         if hasattr(source, "report"):
             note(source.report)
             for warning in source.warnings:
                 note(f"warning: {warning}")
+        # Tuned on a blank frame of the source's size before reading starts: the kernels' cost
+        # does not depend on the picture, and no frame is dropped meanwhile.
+        tune_chain(chain, np.zeros((source.size[1], source.size[0], 3), np.uint8))
         note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
-        with (NoWindow() if live["headless"] else Window()) as window:
+        with (NoWindow() if live["headless"] else Window()) as window, capture:
             governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
             loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
-                            output_dir=live["output_dir"], hud=live["hud"], governor=governor, tune=True)
+                            output_dir=live["output_dir"], hud=live["hud"], governor=governor)
             print(loop.run(), flush=True)
+    finally:
+        capture.close()
     return 0
 
 

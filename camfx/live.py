@@ -26,7 +26,7 @@ def tune_chain(chain, frame):
     """Let the autotuner pick the chain's fastest variants for frames like ``frame`` (timed once
     per chain, frame shape and machine; remembered on disk after that)."""
     if len(chain):
-        choice = chain.tune(frame)
+        choice = chain.tune(frame, announce=note)
         if choice["timed"]:
             steps = ", ".join(f"{f.name} {s['variant'] or 'default'} x{s['threads']}"
                               for f, s in zip(chain.filters, choice["steps"]))
@@ -38,14 +38,14 @@ class LiveLoop:
 
     ``frames`` stops after that many frames shown; ``record`` starts recording to that path at
     once; snapshots and ``r`` recordings go to ``output_dir``. ``governor`` scales the chain down
-    when it cannot hold the frame rate; ``tune`` autotunes the chain on the first frame.
+    when it cannot hold the frame rate. Frames the capture dropped before :meth:`run` are not
+    counted.
     """
 
     def __init__(self, capture, chain, window, *, frames=None, record=None, output_dir=".",
-                 hud=True, governor=None, tune=False, clock=time.perf_counter):
+                 hud=True, governor=None, clock=time.perf_counter):
         self.capture, self.chain, self.window = capture, chain, window
         self.governor = governor
-        self._tune = tune
         self.max_frames = frames
         self.output_dir = Path(output_dir)
         self.show_hud = hud
@@ -58,11 +58,13 @@ class LiveLoop:
         self._out = None           # the chain's output buffer
         self._filter_times = []
         self._running = True
+        self._dropped_before = 0
         draw_hud(np.zeros((8, 8, 3), np.uint8), ["-"])  # OpenCV loads its fonts now, not on frame 1 (~20 ms)
 
     def run(self):
         """Loop until the user quits, the source ends, or ``frames`` were shown; return the
         summary line. Raises CamfxError if the source was lost for good."""
+        self._dropped_before = self.capture.dropped
         try:
             while self._running and not self._done():
                 frame = self.capture.get(timeout=0.01)
@@ -80,17 +82,20 @@ class LiveLoop:
             pass
         finally:
             self._stop_recording()
+        summary = self.stats.summary(self.dropped)
         if self.capture.state == FAILED:
-            raise CamfxError(f"{self.capture.error}; {self.stats.summary(self.capture.dropped)}")
-        return self.stats.summary(self.capture.dropped)
+            raise CamfxError(f"{self.capture.error}; {summary}")
+        return summary
+
+    @property
+    def dropped(self):
+        """Frames the capture replaced before the loop took them, since :meth:`run` began."""
+        return self.capture.dropped - self._dropped_before
 
     def _done(self):
         return self.max_frames is not None and self.stats.shown >= self.max_frames
 
     def _process(self, frame):
-        if self._tune:
-            self._tune = False
-            tune_chain(self.chain, frame.image)
         start = self.clock()
         self._filter_times = []
         image = self._filter(frame.image)
@@ -138,7 +143,7 @@ class LiveLoop:
             status.append(f"REC {self.recorder.path.name}")
         if self.governor is not None:
             status.append(self.governor.state)
-        lines = hud_lines(self.stats, self.capture.dropped, self.chain, self._filter_times, status)
+        lines = hud_lines(self.stats, self.dropped, self.chain, self._filter_times, status)
         # The HUD is drawn on a copy: the filtered frame may be the chain's reused buffer or the
         # frame being recorded.
         return draw_hud(image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), lines)

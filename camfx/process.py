@@ -131,7 +131,7 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
         try:
             with OutputVideo(temp, video, format=output_format(dst), codec=settings.codec, crf=settings.crf,
                              preset=settings.preset, warn=progress.warn) as out:
-                with Pipeline(video.items(progress.warn), [_filter_stage(chain)]) as items:
+                with Pipeline(video.items(progress.warn), [_filter_stage(chain, lambda line: progress.write(f"camfx: {line}"))]) as items:
                     for item in items:
                         out.write(item)
                         if isinstance(item, Frame):
@@ -146,7 +146,7 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
     return progress.count
 
 
-def _filter_stage(chain):
+def _filter_stage(chain, announce):
     """The pipeline stage that runs ``chain`` on Frames; packets of other streams pass through."""
     untuned = [True]
 
@@ -156,7 +156,7 @@ def _filter_stage(chain):
         if untuned[0]:  # the fastest variants for this frame size (timed once, then remembered)
             untuned[0] = False
             if len(chain):
-                chain.tune(item.image)
+                chain.tune(item.image, announce=announce)
         return Frame(item.index, item.pts, chain(item.image))  # the chain checks each step's shape
     return stage
 

@@ -103,3 +103,12 @@ def test_more_threads_must_be_clearly_faster(tmp_path, recorded_frames, monkeypa
     monkeypatch.setattr(tuner, "_time_once", fake_time)
     choice = autotune(chain, recorded_frames[0], threads=2, cache_path=tmp_path / "a.json")
     assert choice["steps"] == [{"variant": "direct", "threads": chosen}]
+
+
+def test_a_first_tuning_is_announced_and_a_remembered_one_is_not(tmp_path, recorded_frames):
+    said = []
+    frame = recorded_frames[0]
+    for _ in range(2):
+        autotune(camfx.parse_chain("blur, emboss"), frame, clock=CountingClock(), runs=1,
+                 cache_path=tmp_path / "a.json", announce=said.append)
+    assert said == ["tuning the chain for 320x240 frames (first run: compiles and times each variant, a few seconds)..."]

@@ -170,3 +170,11 @@ def test_missing_sources_fail_at_once_naming_the_source(spec, message):
     with pytest.raises(CamfxError, match=message):
         Capture(lambda: open_source(spec)).start()
     assert time.monotonic() - start < 5
+
+
+def test_a_source_opened_but_never_started_is_released(recorded_frames):
+    device = ClipCamera(recorded_frames)
+    capture = Capture(camera_opener(device))
+    assert capture.open().size == (320, 240) and device.reads == 0  # opened, not read
+    capture.close()
+    assert device.released

@@ -258,3 +258,18 @@ def test_governor_scales_the_chain_down_to_hold_the_frame_rate(clip_path):
         LiveLoop(capture, camfx.parse_chain("pixelbound", registry), window, governor=governor).run()
     assert governor.scale < 1.0
     assert all(shown.shape == (240, 320, 3) for shown in window.shown)  # shown at full size
+
+
+def test_frames_dropped_before_the_loop_starts_are_not_counted(recorded_frames):
+    with Capture(camera_opener_for(ClipCamera(recorded_frames * 4, fps=200))) as capture:
+        time.sleep(0.2)  # the camera runs on while the app gets ready
+        before = capture.dropped
+        summary = LiveLoop(capture, camfx.parse_chain("edge"), NoWindow(), frames=5).run()
+        since = capture.dropped - before  # read after the loop: the camera ran on meanwhile
+    assert before > 10
+    assert int(SUMMARY.match(summary).group(2)) <= since
+    assert int(SUMMARY.match(summary).group(2)) < before
+
+
+def camera_opener_for(device):
+    return lambda: Camera(0, capture_factory=lambda _: device)
