@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import cv2
+from av.video.reformatter import VideoReformatter
 import numpy as np
 
 from .errors import CamfxError
@@ -214,6 +215,8 @@ class OutputVideo:
             raise
         self._copies = copied
         self._video = video
+        # One swscale context for every frame: VideoFrame.reformat makes a new one per frame.
+        self._reformatter = VideoReformatter()
 
     def write(self, item):
         """Encode a Frame, or remux a Packet of one of the input's other streams."""
@@ -231,7 +234,8 @@ class OutputVideo:
             image = cv2.copyMakeBorder(image, 0, self.padded[1] - image.shape[0], 0, self.padded[0] - image.shape[1],
                                        cv2.BORDER_REPLICATE)
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
-        picture = picture.reformat(format=PIXEL_FORMAT, dst_colorspace=self._video.colorspace, dst_color_range=LIMITED_RANGE)
+        picture = self._reformatter.reformat(picture, format=PIXEL_FORMAT, dst_colorspace=self._video.colorspace,
+                                             dst_color_range=LIMITED_RANGE)
         picture.pts, picture.time_base = frame.pts, self._video.time_base
         self._container.mux(self.stream.encode(picture))
 
