@@ -94,13 +94,10 @@ class Chain:
             announce_compilation(self)
         last = max((i for i, on in enumerate(self.enabled) if on), default=None)
         for i, (f, on) in enumerate(zip(self.filters, self.enabled)):
-            if timings is None:
-                if on:
-                    frame = self._step(i, f, frame, out if i == last else self._buffer(i, frame))
-            else:
-                start = time.perf_counter()
-                if on:
-                    frame = self._step(i, f, frame, out if i == last else self._buffer(i, frame))
+            start = time.perf_counter()
+            if on:
+                frame = self._step(i, f, frame, out if i == last else self._buffer(i, frame))
+            if timings is not None:
                 timings.append(time.perf_counter() - start)
         if out is not None and last is None:
             np.copyto(out, frame)
