@@ -58,7 +58,6 @@ def cmd_live(args):
     if args.record:
         check_record_path(args.record)
     chain = build_chain(args, config)
-    chain(np.zeros((16, 16, 3), np.uint8))  # load or compile the kernels now, not on the first frame
 
     spec = _resolve_source(capture_settings["source"], note)
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
@@ -71,8 +70,11 @@ def cmd_live(args):
             for warning in source.warnings:
                 note(f"warning: {warning}")
         # Tuned on a blank frame of the source's size before reading starts: the kernels' cost
-        # does not depend on the picture, and no frame is dropped meanwhile.
-        tune_chain(chain, np.zeros((source.size[1], source.size[0], 3), np.uint8))
+        # does not depend on the picture, and no frame is dropped meanwhile. Then the chosen
+        # kernels are loaded (or compiled) by one run, not on the first frame.
+        blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
+        tune_chain(chain, blank)
+        chain(blank)
         note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
         with (NoWindow() if live["headless"] else Window()) as window, capture:
             governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
