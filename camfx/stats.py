@@ -36,42 +36,41 @@ class FpsMeter:
 class LiveStats:
     """Per-frame processing time and capture-to-display latency, kept for the summary.
 
-    Kept in preallocated arrays that grow by doubling, so a long session allocates next to nothing.
+    Frame times go into a fixed histogram (0.05 ms bins up to 2 s) and latencies into a running
+    sum, so memory stays flat however long the session runs.
     """
+
+    BIN = 0.05e-3
+    BINS = 40_000
 
     def __init__(self, clock=time.perf_counter):
         self.clock = clock
         self.fps = FpsMeter(clock=clock)
         self.started = clock()
         self.shown = 0
-        self._frame_times = np.empty(4096)
-        self._latencies = np.empty(4096)
+        self.last_frame_time = self.last_latency = 0.0
+        self._histogram = np.zeros(self.BINS, np.int64)
+        self._latency_sum = 0.0
 
     def record(self, frame_time, latency):
         """One frame shown: ``frame_time`` seconds of work, ``latency`` seconds since capture."""
-        if self.shown == len(self._frame_times):
-            self._frame_times = np.resize(self._frame_times, 2 * self.shown)
-            self._latencies = np.resize(self._latencies, 2 * self.shown)
-        self._frame_times[self.shown] = frame_time
-        self._latencies[self.shown] = latency
+        self._histogram[min(int(frame_time / self.BIN), self.BINS - 1)] += 1
+        self._latency_sum += latency
+        self.last_frame_time, self.last_latency = frame_time, latency
         self.shown += 1
         self.fps.tick()
 
-    @property
-    def last_frame_time(self):
-        return self._frame_times[self.shown - 1] if self.shown else 0.0
-
-    @property
-    def last_latency(self):
-        return self._latencies[self.shown - 1] if self.shown else 0.0
+    def frame_time_percentile(self, q):
+        """The ``q``-th percentile (0-100) of the frame times, in seconds (to the bin's middle)."""
+        rank = np.searchsorted(np.cumsum(self._histogram), q / 100 * self.shown)
+        return (min(rank, self.BINS - 1) + 0.5) * self.BIN
 
     def summary(self, dropped):
         """One line: frames shown and dropped, mean FPS, p50/p99 frame time, mean latency."""
         elapsed = self.clock() - self.started
         if not self.shown:
             return f"0 frames shown, {dropped} dropped in {elapsed:.1f} s"
-        times = self._frame_times[:self.shown] * 1000
-        p50, p99 = np.percentile(times, [50, 99])
+        p50, p99 = (self.frame_time_percentile(q) * 1000 for q in (50, 99))
         return (f"{self.shown} frames shown, {dropped} dropped, {self.shown / max(elapsed, 1e-9):.1f} fps mean, "
                 f"frame time p50 {p50:.1f} ms p99 {p99:.1f} ms, "
-                f"latency mean {self._latencies[:self.shown].mean() * 1000:.1f} ms")
+                f"latency mean {self._latency_sum / self.shown * 1000:.1f} ms")
