@@ -59,9 +59,8 @@ def cmd_live(args):
         check_record_path(args.record)
     chain = build_chain(args, config)
 
-    spec = _resolve_source(capture_settings["source"], note)
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
-    capture = Capture(lambda: open_source(spec, **options), loop=capture_settings["loop"],
+    capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
                       stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
     try:
         source = capture.open()
@@ -110,19 +109,22 @@ def _override(section, args, keys):
     return merged
 
 
-def _resolve_source(spec, note):
-    """``"auto"``: camera 0 when this machine has a camera, else the demo scene, said in one line."""
+def _source_opener(spec, options, note):
+    """What the capture calls to open (and reopen) the source. ``"auto"``: camera 0 when this
+    machine has one that opens, else the demo scene, said in one line. The camera opened to find
+    that out is the one the capture gets first (a second open costs a real camera a second)."""
     if spec != "auto":
-        return spec
+        return lambda: open_source(spec, **options)
+    fallback = "playing the built-in demo scene (pick a source with --source)"
     if not any_camera():
-        note("no camera found; playing the built-in demo scene (pick a source with --source)")
-        return "demo"
+        note(f"no camera found; {fallback}")
+        return lambda: open_source("demo", **options)
     try:
-        open_source(0).close()
-        return 0
+        opened = [open_source(0, **options)]
     except CamfxError as error:
-        note(f"{error}; playing the built-in demo scene (pick a source with --source)")
-        return "demo"
+        note(f"{error}; {fallback}")
+        return lambda: open_source("demo", **options)
+    return lambda: opened.pop() if opened else open_source(0, **options)
 
 
 # x264's and x265's speed presets, fastest first.

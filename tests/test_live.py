@@ -273,3 +273,36 @@ def test_frames_dropped_before_the_loop_starts_are_not_counted(recorded_frames):
 
 def camera_opener_for(device):
     return lambda: Camera(0, capture_factory=lambda _: device)
+
+
+def test_auto_source_hands_the_probed_camera_to_the_capture(monkeypatch):
+    import camfx.cli as cli
+    opened, said = [], []
+
+    def fake_open(spec, **options):
+        opened.append((spec, options))
+        return f"device {len(opened)}"
+
+    monkeypatch.setattr(cli, "any_camera", lambda: True)
+    monkeypatch.setattr(cli, "open_source", fake_open)
+    opener = cli._source_opener("auto", {"width": 640}, said.append)
+    assert opened == [(0, {"width": 640})]  # probed once, with the requested settings
+    assert opener() == "device 1" and len(opened) == 1  # the probe's device, not a second open
+    assert opener() == "device 2" and opened[-1] == (0, {"width": 640})  # a reconnect opens anew
+    assert said == []
+
+
+def test_auto_source_falls_back_to_the_demo_when_the_camera_will_not_open(monkeypatch):
+    import camfx.cli as cli
+
+    def fake_open(spec, **options):
+        if spec == 0:
+            raise CamfxError("camera 0: cannot open (busy or not a camera?)")
+        return spec
+
+    said = []
+    monkeypatch.setattr(cli, "any_camera", lambda: True)
+    monkeypatch.setattr(cli, "open_source", fake_open)
+    assert cli._source_opener("auto", {}, said.append)() == "demo"
+    assert said == ["camera 0: cannot open (busy or not a camera?); playing the built-in demo scene "
+                    "(pick a source with --source)"]
