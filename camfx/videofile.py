@@ -203,7 +203,10 @@ class OutputVideo:
             self.stream.time_base = video.time_base
             context = self.stream.codec_context
             context.time_base = video.time_base
-            context.thread_count = 0  # FFmpeg's "auto", what the ffmpeg command uses too
+            # FFmpeg's automatic thread count and both kinds of threading, as the ffmpeg command has
+            # them. PyAV's own default is slice threads only, which libx264 obeys by cutting every
+            # frame into slices: less efficient, and not the same encoding as ffmpeg's.
+            context.thread_count, context.thread_type = 0, "AUTO"
             context.options = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(CODECS[codec], {})}
             if codec == "hevc" and format in ("mp4", "mov"):
                 self.stream.codec_tag = "hvc1"  # the tag Apple's players require for HEVC

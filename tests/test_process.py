@@ -186,6 +186,24 @@ def test_pixels_are_the_chain_applied_to_the_decoded_input(clips, chain, tmp_pat
         assert psnr(got, frame) < 20  # and it really was filtered
 
 
+def x264_options(path):
+    """The settings libx264 wrote into the stream (its SEI text: ``... options: cabac=1 ...``)."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    text = data[start:data.index(b"\0", start)].decode()
+    return dict(item.split("=", 1) for item in text.split("options: ")[1].split() if "=" in item)
+
+
+def test_x264_runs_frame_threads_as_the_ffmpeg_command_does(clips, chain, tmp_path):
+    """PyAV's default is slice threads, which make libx264 cut every frame into slices: a
+    different, less efficient encoding than ``ffmpeg -c:v libx264`` with the same crf and preset."""
+    target = tmp_path / "out.mp4"
+    run(clips["cfr"], target, chain, crf=20, preset="fast")
+    options = x264_options(target)
+    assert options["sliced_threads"] == "0" and "slices" not in options
+    assert (options["crf"], options["subme"]) == ("20.0", "6")  # crf and preset ("fast": subme 6) as asked
+
+
 def test_a_subtitle_mp4_cannot_hold_is_named_in_a_warning_and_the_rest_is_written(clips, chain, tmp_path):
     frames, log = run(clips["subs"], tmp_path / "out.mp4", chain)
     assert "warning:" in log and "stream #2 (subtitle" in log and "cannot be copied into mp4" in log
