@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from .cachedir import cache_dir
+from .chain import numba_threads
 from .filter import check_frame
 
 CACHE_NAME = "autotune.json"
@@ -83,10 +84,14 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
 def _time_steps(chain, frame, threads, runs, clock):
     """Greedy, step by step: each filter is timed on the output of the steps before it. The
     candidates of a step are timed in interleaved rounds, so a burst of load from elsewhere on
-    the machine hits them all alike."""
+    the machine hits them all alike. Filters that are not ``stateless`` are not run at all."""
     steps, seconds = [], []
     thread_options = sorted({1, threads}, reverse=True)
     for f in chain.filters:
+        if not f.stateless:  # timing runs would be frames it remembers: it keeps its defaults
+            steps.append({"variant": None, "threads": threads})
+            seconds.append(0.0)
+            continue
         candidates = [(variant, count) for variant in (list(f.variants) or [None]) for count in thread_options]
         out = np.empty_like(frame)
         for candidate in candidates:  # compile or warm up outside the timing
@@ -108,12 +113,8 @@ def _time_steps(chain, frame, threads, runs, clock):
 
 
 def _run(f, frame, out, threads):
-    before = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
+    with numba_threads(threads):
         return f(frame, out=out)
-    finally:
-        numba.set_num_threads(before)
 
 
 def _time_once(f, frame, out, candidate, clock):

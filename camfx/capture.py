@@ -194,9 +194,8 @@ class Capture:
                     continue
                 previous = image
                 self._publish(image)
-        except Exception as error:  # a source that raises is a lost source, never a dead thread
+        except Exception:  # a source that raises is a lost source, never a dead thread
             result["outcome"] = "lost"
-            result["error"] = f"{type(error).__name__}: {error}"
         finally:
             source.close()
             done.set()

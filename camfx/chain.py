@@ -1,5 +1,6 @@
 """Filter chains: ``"blur(ksize=9),emboss,edge"`` parsed into filters applied in order."""
 import ast
+import contextlib
 import sys
 import threading
 import time
@@ -8,6 +9,7 @@ import numba
 import numpy as np
 
 from .filter import accepts_out, apply_into, check_frame, check_result
+from .kernels.scratch import scratch
 
 
 def parse_spec(spec):
@@ -105,26 +107,21 @@ class Chain:
         return frame
 
     def _step(self, i, f, frame, target):
-        threads = self.threads[i]
-        if threads is not None:
-            before = numba.get_num_threads()
-            numba.set_num_threads(threads)
-        try:
+        with numba_threads(self.threads[i]):
             if target is None:
                 return check_result(f, frame, f.apply(frame))
             return f.apply(frame, out=target) if self._takes_out[i] else apply_into(f, frame, target)
-        finally:
-            if threads is not None:
-                numba.set_num_threads(before)
 
     def _buffer(self, i, frame):
-        buffers = getattr(self._local, "buffers", None)
-        if buffers is None:
-            buffers = self._local.buffers = {}
-        buffer = buffers.get(i)
-        if buffer is None or buffer.shape != frame.shape:
-            buffer = buffers[i] = np.empty(frame.shape, np.uint8)
-        return buffer
+        return scratch(i, frame.shape, np.dtype(np.uint8), store=self._local)
+
+    def warm(self, frame):
+        """Run each filter once on ``frame`` (a blank one of the right size will do), so that the
+        first real frame does not wait for kernels to load. Filters that are not ``stateless``
+        are left out: what they remember must start with the first real frame."""
+        for f in self.filters:
+            if f.stateless:
+                f(frame)
 
     def toggle(self, index):
         """Switch the filter at ``index`` on or off; return its new state."""
@@ -145,6 +142,21 @@ class Chain:
 
     def __repr__(self):
         return ",".join(repr(f) for f in self.filters) or "(no filters)"
+
+
+@contextlib.contextmanager
+def numba_threads(count):
+    """Run the block with numba's parallel kernels on ``count`` threads (in this thread only;
+    None leaves the count as it is)."""
+    if count is None:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(count)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def announce_compilation(chain, stream=None):

@@ -9,7 +9,6 @@ from .chain import parse_chain
 from .config import load_config
 from .errors import CamfxError
 from .registry import Registry
-from .sources import any_camera, open_source
 
 
 def build_registry(config):
@@ -73,7 +72,7 @@ def cmd_live(args):
         # kernels are loaded (or compiled) by one run, not on the first frame.
         blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
         tune_chain(chain, blank)
-        chain(blank)
+        chain.warm(blank)
         note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
         with (NoWindow() if live["headless"] else Window()) as window, capture:
             governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
@@ -113,6 +112,7 @@ def _source_opener(spec, options, note):
     """What the capture calls to open (and reopen) the source. ``"auto"``: camera 0 when this
     machine has one that opens, else the demo scene, said in one line. The camera opened to find
     that out is the one the capture gets first (a second open costs a real camera a second)."""
+    from .sources import any_camera, open_source  # OpenCV loads only for the live view
     if spec != "auto":
         return lambda: open_source(spec, **options)
     fallback = "playing the built-in demo scene (pick a source with --source)"

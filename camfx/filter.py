@@ -21,11 +21,17 @@ class Filter:
     array of the frame's shape) lets a chain reuse its buffers, and ``variants`` names
     interchangeable implementations (the first is the default) that the autotuner picks from
     with :meth:`use`.
+
+    ``stateless = True`` promises that each output depends on its own frame alone and that
+    ``apply`` may run in two threads at once (keep scratch memory per call or per thread). It
+    lets ``camfx process`` encode a long video as two halves at once; a chain with any filter
+    that remembers earlier frames (the default, as the safe guess) is run in one pass.
     """
 
     name = ""
     variants = ()
     variant = None
+    stateless = False
 
     def __call__(self, frame, *, out=None):
         frame = check_frame(frame)

@@ -1,7 +1,8 @@
 """``camfx process``: filter video files with a chain, keeping every frame, the timing and the audio.
 
-Each file goes decode -> filter -> encode through a :class:`~camfx.pipeline.Pipeline`, into a
-temporary file beside the target that is renamed over it only when complete.
+Each file goes decode -> filter -> encode in overlapping threads (a long one as two halves at
+once, see :mod:`camfx.encode`), into a temporary file beside the target that is renamed over it
+only when complete.
 """
 import contextlib
 import ctypes
@@ -18,9 +19,9 @@ from pathlib import Path
 import av
 
 from .errors import CamfxError
-from .pipeline import Pipeline
+from .encode import SecondHalf, encode, prepare
 from .progress import Progress
-from .videofile import DEFAULT_CRF, DEFAULT_PRESET, Frame, InputVideo, OutputVideo, output_format
+from .videofile import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
 
 DEFAULT_EXTENSION = ".mp4"
 
@@ -40,18 +41,15 @@ class Settings:
 
 
 def tune_for_throughput():
-    """Settings for a process that streams frames through numba filters and an encoder.
+    """Memory settings for a process that streams frames through filters and an encoder.
 
-    Call before the first filter runs. Both were measured on book.mkv on a 2-core machine:
-
-    - numba's OpenMP workers sleep, not spin, between frames (unless the user set
-      ``OMP_WAIT_POLICY``): the encoder's threads need those cores, and spinning workers cost
-      11-13 s of CPU against 8 s for the same job.
-    - glibc's malloc keeps freed frame-sized blocks for reuse instead of handing each back to the
-      system and faulting fresh zeroed pages in for the next frame: 220,000 page faults became
-      38,000 and system time halved.
+    Call before the first frame is decoded. glibc's malloc then keeps freed frame-sized blocks for
+    reuse instead of handing each back to the system and faulting fresh zeroed pages in for the
+    next frame: measured on book.mkv on a 2-core machine, 220,000 page faults became 38,000 and
+    system time halved. (numba's OpenMP workers are already told to sleep between frames, by
+    ``camfx/__init__.py``, for every command: spinning, they took 11-13 s of CPU from the encoder
+    against 8 s for the same job.)
     """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -127,15 +125,19 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
             return process_file(src, dst, chain, settings, progress=progress, inputs=inputs)
     with InputVideo(src) as video:
         progress.set_total(video.frame_count)
+        prepare(chain, video, announce=lambda line: progress.write(f"camfx: {line}"))
         temp = _create_temp_beside(dst)
+        second = None
         try:
             with OutputVideo(temp, video, format=output_format(dst), codec=settings.codec, crf=settings.crf,
                              preset=settings.preset, warn=progress.warn) as out:
-                with Pipeline(video.items(progress.warn), [_filter_stage(chain, lambda line: progress.write(f"camfx: {line}"))]) as items:
-                    for item in items:
-                        out.write(item)
-                        if isinstance(item, Frame):
-                            progress.update()
+                second = SecondHalf.begin(video, out, lambda: _create_temp_beside(dst), chain, settings, progress)
+                encode(video.items(progress.warn, until=second and second.start), chain, out, progress.update,
+                       stop=second and second.failed)
+                if second is not None and (video.reached_until or second.failed.is_set()):
+                    out.append(second.packets(), video.rest())  # raises the second half's error, if any
+                elif second is not None:  # the first half ended early: a damaged file
+                    second.close()
             _sync(temp)  # on disk before it takes the target's name
             check_target(src, dst, [src, *inputs], settings.overwrite)  # nothing appeared meanwhile
             os.replace(temp, dst)
@@ -143,22 +145,10 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+        finally:
+            if second is not None:
+                second.close()
     return progress.count
-
-
-def _filter_stage(chain, announce):
-    """The pipeline stage that runs ``chain`` on Frames; packets of other streams pass through."""
-    untuned = [True]
-
-    def stage(item):
-        if not isinstance(item, Frame):
-            return item
-        if untuned[0]:  # the fastest variants for this frame size (timed once, then remembered)
-            untuned[0] = False
-            if len(chain):
-                chain.tune(item.image, announce=announce)
-        return Frame(item.index, item.pts, chain(item.image))  # the chain checks each step's shape
-    return stage
 
 
 def _sync(path):

@@ -42,11 +42,17 @@ class Progress:
             self._bar.refresh()
 
     def update(self, n=1):
-        self.count += n
-        if self._draw() is not None:
-            self._bar.update(n)
-        elif self.clock() - self._last_line >= self.interval:
-            self._last_line = self.clock()
+        """Count ``n`` frames more (fewer, if negative: frames given up); two threads may count
+        into one job."""
+        with self._lock:
+            self.count += n
+            if self._draw() is not None:
+                self._bar.update(n)
+                return
+            due = self.clock() - self._last_line >= self.interval
+            if due:
+                self._last_line = self.clock()
+        if due:
             self._line(f"{self._done()}, {self._fps():.1f} fps")
 
     def warn(self, message):

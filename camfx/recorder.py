@@ -70,10 +70,3 @@ class Recorder:
         self._writer.release()
         os.replace(self._partial, self.path)
         return self.path
-
-    def abort(self):
-        """Stop and delete the partial file."""
-        self._queue.put(None)
-        self._thread.join()
-        self._writer.release()
-        self._partial.unlink(missing_ok=True)

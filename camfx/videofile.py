@@ -5,13 +5,16 @@ encoded to H.264, every other stream's packets copied untouched.
 ...     for item in video.items(warn=print):
 ...         out.write(item)     # a Frame is encoded, a Packet of another stream is remuxed
 """
+import heapq
 import io
+import logging
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
+import av.logging
 from av.video.reformatter import VideoReformatter
 import numpy as np
 
@@ -117,44 +120,94 @@ class InputVideo:
     def seconds(self, pts):
         return float(pts * self.time_base)
 
-    def items(self, warn):
+    def items(self, warn, *, start=None, until=None):
         """Yield Frames of the video stream and Packets of the other streams, in file order.
 
         Decoding that fails part-way ends the stream with a warning naming the frame and the time
-        where it broke; the frames before it are kept. No frame at all raises CamfxError. ``warn``
-        is called with a message.
+        where it broke; the frames before it are kept. Damaged data that FFmpeg skips over (and
+        the frames in it with it) is named in a warning too. No frame at all raises CamfxError.
+        ``warn`` is called with a message.
+
+        Two parts of one file can be read at once (see :mod:`camfx.encode`): ``until`` (a pts)
+        ends the first part before the first frame at or past it, leaving the other streams'
+        later packets to :meth:`rest`; ``start``, after :meth:`seek_keyframe`, makes this the
+        second part: frames from that pts on, and no packets of other streams. Frames of the
+        second part are named by their time only, since their number is not known yet.
         """
         index, last_pts, nudged = 0, None, False
+        where = self._where if start is None else (lambda i, pts: f"the frame at t={self.seconds(pts):.3f} s")
         step = max(1, round(1 / (self.rate * self.time_base)))  # one frame in time-base units
+        self.reached_until = False
+        damage = _Damage(warn, self.path, max_reports=3)
         try:
-            for packet in self._container.demux():
+            for packet in damage.watch(self._container.demux()):
                 if packet.stream is not self.video:
-                    if packet.dts is not None:  # demuxers end each stream with an empty packet
+                    if packet.dts is not None and start is None:  # demuxers end each stream with an empty packet
                         yield packet
                     continue
                 for frame in packet.decode():
                     pts = frame.pts if frame.pts is not None else (last_pts + step if last_pts is not None else 0)
+                    if until is not None and pts >= until:
+                        self.reached_until = True
+                        return
+                    if start is not None and pts < start:  # the first part's (skipped, or an open GOP's lead)
+                        damage.forget()
+                        continue
+                    damage.report(f"after {where(index - 1, last_pts)}" if index else "before the first frame")
                     if last_pts is not None and pts <= last_pts:  # an encoder needs increasing timestamps
                         if not nudged:
-                            warn(f"{self.path}: frame {index} repeats the time of the one before it; "
+                            warn(f"{self.path}: {where(index, pts)} repeats the time of the one before it; "
                                  "such frames are moved one time-base tick later")
                         pts, nudged = last_pts + 1, True
                     yield Frame(index, pts, frame.to_ndarray(format="bgr24", src_colorspace=self.colorspace))
                     index, last_pts = index + 1, pts
         except av.FFmpegError as error:
-            if index == 0:
+            if index == 0 and start is None:
                 raise CamfxError(f"{self.path}: no video frame could be decoded ({_reason(error)})") from None
-            warn(f"{self.path}: decoding stopped after frame {index - 1} "
-                 f"(t={self.seconds(last_pts):.3f} s): {_reason(error)}; keeping the {index} frames before it")
+            after = f"after {where(index - 1, last_pts)}" if index else f"at t={self.seconds(start):.3f} s"
+            kept = f"the {index} frames" if start is None else "the frames"
+            warn(f"{self.path}: decoding stopped {after}: {_reason(error)}; keeping {kept} before it")
             return
-        if index == 0:
+        if index == 0 and start is None:
             raise CamfxError(f"{self.path}: no video frame could be decoded")
+        if index == 0:
+            return
         end = self.seconds(last_pts) + float(1 / self.rate)
         declared = self.declared_duration
         if declared is not None and self.start_time + declared - end > max(0.1, 2 / float(self.rate)):
-            warn(f"{self.path}: the video ends after frame {index - 1} (t={self.seconds(last_pts):.3f} s), "
-                 f"before the {declared:.3f} s the file declares: it looks truncated or damaged; keeping the {index} "
-                 "frames that decode")
+            kept = f"the {index} frames" if start is None else "the frames"
+            warn(f"{self.path}: the video ends after {where(index - 1, last_pts)}, before the {declared:.3f} s the "
+                 f"file declares: it looks truncated or damaged; keeping {kept} that decode")
+
+    def _where(self, index, pts):
+        return f"frame {index} (t={self.seconds(pts):.3f} s)"
+
+    def rest(self):
+        """After ``items(until=...)`` stopped there: the other streams' packets not yet read, in
+        file order (the video's are skipped undecoded)."""
+        try:
+            for packet in self._container.demux():
+                if packet.stream is not self.video and packet.dts is not None:
+                    yield packet
+        except av.FFmpegError:
+            return  # a damaged end: the packets before it are kept, as for the video
+
+    def seek_keyframe(self, seconds):
+        """Position the file at the last video keyframe at or before ``seconds`` (stream time)
+        and return that keyframe's pts; None, with the file where it was, when there is no
+        such keyframe after the first one or the file cannot seek."""
+        target = round(seconds / self.time_base)
+        first = self.video.start_time or 0
+        try:
+            self._container.seek(target, stream=self.video, backward=True)
+            keyframe = next((frame for frame in self._container.decode(self.video)), None)
+            if keyframe is not None and keyframe.key_frame and keyframe.pts is not None and keyframe.pts > first:
+                self._container.seek(target, stream=self.video, backward=True)
+                return keyframe.pts
+            self._container.seek(first, stream=self.video, backward=True)
+        except av.FFmpegError:
+            pass
+        return None
 
     def close(self):
         self._container.close()
@@ -177,16 +230,16 @@ class OutputVideo:
     """
 
     def __init__(self, path, video, *, format=None, codec="h264", crf=DEFAULT_CRF, preset=DEFAULT_PRESET,
-                 warn=None):
+                 warn=None, spool=False):
         self.path = Path(path)
-        format = format or output_format(self.path)
+        self.format = format = format or output_format(self.path)
         if codec not in CODECS:
             raise CamfxError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
         if CODECS[codec] not in av.codecs_available:
             raise CamfxError(f"codec {codec!r} needs the FFmpeg encoder {CODECS[codec]}, which this PyAV lacks")
         warn = warn or (lambda message: None)
         copied = {}
-        for stream in video.others:
+        for stream in [] if spool else video.others:
             if can_copy(stream, format):
                 copied[stream] = None
             else:
@@ -195,8 +248,13 @@ class OutputVideo:
         if self.padded != (video.width, video.height):
             warn(f"{video.path}: {video.width}x{video.height} is odd; yuv420p needs even sizes, so the output is "
                  f"{self.padded[0]}x{self.padded[1]} (last column/row repeated)")
-        self._container = av.open(str(self.path), "w", format=format)
+        # A spool keeps the encoder's packets as they are; the container then only hosts the
+        # encoder, with the flags (global headers) the format asks of it.
+        self.spool = None
+        self._container = av.open(io.BytesIO() if spool else str(self.path), "w", format=format)
         try:
+            if spool:
+                self.spool = PacketSpool(self.path)
             self.stream = self._container.add_stream(CODECS[codec], rate=video.rate)
             self.stream.width, self.stream.height = self.padded
             self.stream.pix_fmt = PIXEL_FORMAT
@@ -213,11 +271,13 @@ class OutputVideo:
             context.colorspace, context.color_range = video.colorspace, LIMITED_RANGE
             for stream in copied:
                 copied[stream] = self._container.add_stream_from_template(stream)
+            context.open()  # now, so that its parameter sets can be compared (camfx.encode)
         except BaseException:
-            self._container.close()
+            self.close()
             raise
         self._copies = copied
         self._video = video
+        self._flushed = False
         # One swscale context for every frame: VideoFrame.reformat makes a new one per frame.
         self._reformatter = VideoReformatter()
 
@@ -233,14 +293,20 @@ class OutputVideo:
         if image.shape[:2] != (self._video.height, self._video.width):
             raise CamfxError(f"{self._video.path}: frame {frame.index} is {image.shape[1]}x{image.shape[0]} but the "
                              f"video began at {self._video.width}x{self._video.height}; size changes are not supported")
-        if image.shape[1::-1] != self.padded:
-            image = cv2.copyMakeBorder(image, 0, self.padded[1] - image.shape[0], 0, self.padded[0] - image.shape[1],
-                                       cv2.BORDER_REPLICATE)
+        if image.shape[1::-1] != self.padded:  # the last row and column repeated
+            image = np.pad(image, ((0, self.padded[1] - image.shape[0]), (0, self.padded[0] - image.shape[1]), (0, 0)),
+                           mode="edge")
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
         picture = self._reformatter.reformat(picture, format=PIXEL_FORMAT, dst_colorspace=self._video.colorspace,
                                              dst_color_range=LIMITED_RANGE)
         picture.pts, picture.time_base = frame.pts, self._video.time_base
-        self._container.mux(self.stream.encode(picture))
+        self._emit(self.stream.encode(picture))
+
+    def _emit(self, packets):
+        if self.spool is not None:
+            self.spool.write(packets)
+        else:
+            self._container.mux(packets)
 
     def write_packet(self, packet):
         copy = self._copies.get(packet.stream)
@@ -248,13 +314,42 @@ class OutputVideo:
             packet.stream = copy
             self._container.mux(packet)
 
+    @property
+    def parameter_sets(self):
+        """The encoder's stream headers (H.264's SPS and PPS): two encoders whose packets are to
+        be joined in one stream must have the same."""
+        return bytes(self.stream.codec_context.extradata or b"")
+
+    def flush(self):
+        """Encode the frames the encoder still holds; no frame may be written after this."""
+        if not self._flushed:
+            self._flushed = True
+            self._emit(self.stream.encode(None))
+
+    def append(self, video_packets, other_packets):
+        """After :meth:`flush`: add another encoder's video packets (same parameter sets, later
+        timestamps) and the input's remaining packets of other streams, interleaved by time."""
+        self.flush()
+        ours = ((packet, True) for packet in video_packets)
+        theirs = ((packet, False) for packet in other_packets)
+        for packet, is_ours in heapq.merge(ours, theirs, key=lambda item: _packet_time(item[0])):
+            if is_ours:
+                packet.stream = self.stream
+                self._container.mux(packet)
+            else:
+                self.write_packet(packet)
+
     def finish(self):
         """Flush the encoder and write the file's trailer."""
-        self._container.mux(self.stream.encode(None))
+        self.flush()
+        if self.spool is not None:
+            self.spool.close()
         self._container.close()
 
     def close(self):
         """Close without flushing (after an error); the file is then incomplete."""
+        if self.spool is not None:
+            self.spool.close()
         try:
             self._container.close()
         except av.FFmpegError:
@@ -268,6 +363,84 @@ class OutputVideo:
             self.finish()
         else:
             self.close()
+
+
+class PacketSpool:
+    """Encoded packets kept in a file exactly as the encoder made them, to be read back in order
+    and muxed elsewhere (a container would rewrite H.264's start codes as length prefixes, which
+    a muxer given the encoder's headers no longer parses)."""
+
+    _HEADER = struct.Struct("<qqqiiBI")  # pts, dts, duration, time base (2), keyframe, size
+    _NONE = -(2 ** 63)
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._file = open(self.path, "wb")
+
+    def write(self, packets):
+        for packet in packets:
+            pts, dts = (self._NONE if t is None else t for t in (packet.pts, packet.dts))
+            data = bytes(packet)
+            base = packet.time_base
+            self._file.write(self._HEADER.pack(pts, dts, packet.duration or 0, base.numerator, base.denominator,
+                                               packet.is_keyframe, len(data)))
+            self._file.write(data)
+
+    def close(self):
+        self._file.close()
+
+    def packets(self):
+        """The packets written, in order."""
+        with open(self.path, "rb") as spool:
+            while header := spool.read(self._HEADER.size):
+                pts, dts, duration, numerator, denominator, keyframe, size = self._HEADER.unpack(header)
+                packet = av.Packet(spool.read(size))
+                packet.time_base = Fraction(numerator, denominator)
+                packet.pts, packet.dts = (None if t == self._NONE else t for t in (pts, dts))
+                packet.duration, packet.is_keyframe = duration, bool(keyframe)
+                yield packet
+
+
+class _Damage:
+    """FFmpeg's error messages about the file, collected while it is read in this thread (a
+    demuxer that skips damaged data says so only in its log), and reported as warnings."""
+
+    def __init__(self, warn, path, max_reports):
+        self.warn, self.path, self.left = warn, path, max_reports
+        self.messages = []
+
+    def watch(self, packets):
+        """``packets``, iterated with FFmpeg's errors in this thread captured."""
+        _listen_to_ffmpeg_errors()
+        with av.logging.Capture(local=True) as log:
+            self.messages = log
+            yield from packets
+
+    def forget(self):
+        self.messages.clear()
+
+    def report(self, where):
+        """Warn about errors captured since the last report, saying ``where`` they came."""
+        errors = [message.strip() for level, _, message in self.messages if level <= av.logging.ERROR]
+        self.messages.clear()
+        if errors and self.left > 0:
+            self.left -= 1
+            more = "" if self.left else " (further damage is not reported)"
+            self.warn(f"{self.path}: damaged data {where}: {errors[0]}; frames in it are lost{more}")
+
+
+def _listen_to_ffmpeg_errors():
+    """Have PyAV pass FFmpeg's errors on (it drops its whole log by default); those no capture
+    takes go to the ``libav`` logger, kept off the terminal unless the application logs them."""
+    if av.logging.get_level() is None or av.logging.get_level() < av.logging.ERROR:
+        av.logging.set_level(av.logging.ERROR)
+        logging.getLogger("libav").addHandler(logging.NullHandler())
+
+
+def _packet_time(packet):
+    """A packet's decoding time in seconds, for interleaving streams of different time bases."""
+    ts = packet.dts if packet.dts is not None else packet.pts
+    return float(ts * packet.time_base) if ts is not None else 0.0
 
 
 def can_copy(stream, format):

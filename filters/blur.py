@@ -42,6 +42,7 @@ class Blur(Filter):
     """
 
     name = "blur"
+    stateless = True  # per-thread scratch buffers only
     variants = ("separable", "generic")  # weights as constants, uint16 sums / weights from arrays
     variant = "separable"
 

@@ -83,6 +83,7 @@ def test_cache_folder_follows_camfx_cache_dir(tmp_path, monkeypatch, recorded_fr
 def test_third_party_filters_without_variants_are_timed_for_threads_only(tmp_path, recorded_frames):
     class Invert(camfx.Filter):
         name = "invert"
+        stateless = True
 
         def apply(self, frame):
             return 255 - frame
@@ -90,6 +91,29 @@ def test_third_party_filters_without_variants_are_timed_for_threads_only(tmp_pat
     choice = autotune(chain, recorded_frames[0], clock=CountingClock(), runs=1, cache_path=tmp_path / "a.json")
     assert choice["steps"][0]["variant"] is None
     np.testing.assert_array_equal(chain(recorded_frames[0]), 255 - recorded_frames[0])
+
+
+class Trail(camfx.Filter):
+    """Each frame averaged with the one before: a filter that remembers (not ``stateless``)."""
+    name = "trail"
+
+    def __init__(self):
+        self.seen = []
+
+    def apply(self, frame):
+        out = frame if not self.seen else ((frame.astype(np.uint16) + self.seen[-1]) // 2).astype(np.uint8)
+        self.seen.append(frame.copy())
+        return out
+
+
+def test_a_filter_that_remembers_frames_is_never_run_by_tuning_or_warming(tmp_path, recorded_frames):
+    trail, frame = Trail(), recorded_frames[0]
+    chain = camfx.Chain([camfx.parse_chain("emboss").filters[0], trail])
+    choice = autotune(chain, frame, clock=CountingClock(), runs=1, cache_path=tmp_path / "a.json")
+    chain.warm(frame)
+    assert trail.seen == [] and choice["steps"][1]["variant"] is None
+    assert choice["timed"] and autotune(chain, frame, cache_path=tmp_path / "a.json")["timed"] is False
+    np.testing.assert_array_equal(chain(frame), camfx.parse_chain("emboss")(frame))  # its first frame is its own
 
 
 @pytest.mark.parametrize("two_thread_cost, chosen", [(0.95, 1), (0.6, 2)])

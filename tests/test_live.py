@@ -17,6 +17,7 @@ from camfx.filter import Filter
 from camfx.live import LiveLoop
 from camfx.preview import NoWindow
 from camfx.registry import Plugin, Registry
+from camfx import sources
 from camfx.sources import Camera, VideoFile, any_camera
 from conftest import CLIP_FRAMES
 from doubles import ClipCamera, ScriptedWindow
@@ -283,8 +284,8 @@ def test_auto_source_hands_the_probed_camera_to_the_capture(monkeypatch):
         opened.append((spec, options))
         return f"device {len(opened)}"
 
-    monkeypatch.setattr(cli, "any_camera", lambda: True)
-    monkeypatch.setattr(cli, "open_source", fake_open)
+    monkeypatch.setattr(sources, "any_camera", lambda: True)
+    monkeypatch.setattr(sources, "open_source", fake_open)
     opener = cli._source_opener("auto", {"width": 640}, said.append)
     assert opened == [(0, {"width": 640})]  # probed once, with the requested settings
     assert opener() == "device 1" and len(opened) == 1  # the probe's device, not a second open
@@ -301,8 +302,8 @@ def test_auto_source_falls_back_to_the_demo_when_the_camera_will_not_open(monkey
         return spec
 
     said = []
-    monkeypatch.setattr(cli, "any_camera", lambda: True)
-    monkeypatch.setattr(cli, "open_source", fake_open)
+    monkeypatch.setattr(sources, "any_camera", lambda: True)
+    monkeypatch.setattr(sources, "open_source", fake_open)
     assert cli._source_opener("auto", {}, said.append)() == "demo"
     assert said == ["camera 0: cannot open (busy or not a camera?); playing the built-in demo scene "
                     "(pick a source with --source)"]

@@ -6,6 +6,7 @@ references: OpenCV's filter2D on the decoded input frames, and the input's own p
 """
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
+from camfx import encode
 from camfx.chain import Chain, parse_chain
 from camfx.demo import DemoScene
 from camfx.errors import CamfxError
@@ -25,6 +27,7 @@ from camfx.pipeline import Pipeline
 from camfx.process import Settings, plan, process_batch, process_file
 from camfx.progress import Progress
 from camfx.videofile import Frame, InputVideo, OutputVideo
+from test_autotune import Trail
 
 TB = Fraction(1, 1000)
 SIZE = (160, 120)
@@ -34,10 +37,11 @@ EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], np.float32)
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
 
 
-def make_clip(path, times=None, size=SIZE, audio=True, subtitles=False, lossless=False):
+def make_clip(path, times=None, size=SIZE, audio=True, subtitles=False, lossless=False, keyint=None):
     """Write an MKV (or MP4) clip: H.264 frames of the demo scene at ``times`` (seconds, 1 ms
     time base), a 440 Hz AAC tone as long as the video, and a SubRip line if asked.
-    ``lossless``: FFV1 in yuv444p instead, which any size can use."""
+    ``lossless``: FFV1 in yuv444p instead, which any size can use. ``keyint``: a keyframe every
+    so many frames (x264's default: one at the start of a short clip)."""
     times = [i / 30 for i in range(30)] if times is None else times
     scene = DemoScene(*size)
     with av.open(str(path), "w") as out:
@@ -45,7 +49,7 @@ def make_clip(path, times=None, size=SIZE, audio=True, subtitles=False, lossless
         video.width, video.height, video.pix_fmt = size[0], size[1], "yuv444p" if lossless else "yuv420p"
         video.time_base = video.codec_context.time_base = TB
         if not lossless:
-            video.codec_context.options = {"crf": "12", "preset": "fast"}
+            video.codec_context.options = {"crf": "12", "preset": "fast", **({"g": str(keyint)} if keyint else {})}
         if audio:
             sound = out.add_stream("aac", rate=48000)
             sound.layout = "mono"
@@ -234,7 +238,7 @@ def test_frames_sharing_a_timestamp_are_all_kept_and_nudged_with_a_warning(chain
     _, times, _ = decode(tmp_path / "out.mp4")
     assert frames == len(times) == 5
     assert times == pytest.approx([0, 0.033, 0.034, 0.1, 0.133], abs=1e-6)
-    assert "frame 2 repeats the time of the one before it" in log
+    assert "frame 2 (t=0.033 s) repeats the time of the one before it" in log
 
 
 def test_a_frame_size_change_mid_stream_is_named(clips, tmp_path):
@@ -519,3 +523,129 @@ def test_progress_on_a_terminal_draws_a_bar():
     with Progress("clip.mkv", total=10, stream=out, tty=True) as progress:
         progress.update(10)
     assert "clip.mkv" in out.getvalue() and "10/10" in out.getvalue() and "frame" in out.getvalue()
+
+
+# --- a long video, encoded as two halves at once -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def long_clips(tmp_path_factory):
+    """90 frames with a keyframe every 10, at a constant and at a variable frame rate, and with
+    one keyframe only (as webcam recordings often have)."""
+    folder = tmp_path_factory.mktemp("long")
+    gaps = np.random.default_rng(5).choice([0.02, 0.033, 0.05, 0.1], 89)
+    return {"cfr": make_clip(folder / "cfr.mkv", times=[i / 30 for i in range(90)], keyint=10),
+            "vfr": make_clip(folder / "vfr.mkv", times=np.round(np.r_[0, np.cumsum(gaps)], 3).tolist(), keyint=10),
+            "one keyframe": make_clip(folder / "one.mkv", times=[i / 30 for i in range(90)])}
+
+
+@pytest.fixture
+def halves(monkeypatch):
+    """Split videos of 40 frames and more (the real threshold is for 600); the list it gives
+    collects the second halves' start times, in seconds."""
+    monkeypatch.setattr(encode, "MIN_FRAMES_PER_HALF", 20)
+    starts, begin = [], encode.SecondHalf.begin.__func__
+
+    def spy(cls, video, *args):
+        second = begin(cls, video, *args)
+        if second is not None:
+            starts.append(video.seconds(second.start))
+        return second
+    monkeypatch.setattr(encode.SecondHalf, "begin", classmethod(spy))
+    return starts
+
+
+def keyframes(path):
+    with av.open(str(path)) as container:
+        return [i for i, p in enumerate(p for p in container.demux(video=0) if p.size) if p.is_keyframe]
+
+
+@pytest.mark.parametrize("name", ["cfr", "vfr", "one keyframe"])
+def test_a_long_video_is_two_halves_joined_without_a_seam(long_clips, chain, tmp_path, halves, name):
+    """crf 0 is lossless: every frame on both sides of the join must be exactly the chain's
+    output after the yuv420p round trip, at its own time, and the audio must be untouched."""
+    target = tmp_path / "out.mp4"
+    frames, _ = run(long_clips[name], target, chain, crf=0)
+    decoded, in_times, _ = decode(long_clips[name])
+    output, out_times, _ = decode(target)
+    assert frames == len(output) == len(decoded) == 90
+    assert out_times == pytest.approx(in_times, abs=1e-6)
+    assert keyframes(long_clips[name])[:1] == [0] and (name != "one keyframe" or keyframes(long_clips[name]) == [0])
+    [start] = halves
+    join = next(i for i, t in enumerate(out_times) if t >= start - 1e-6)
+    assert 20 <= join <= 70 and join in keyframes(target)  # the second half's encoder began there
+    for i, (frame, got) in enumerate(zip(decoded, output)):
+        expected = cv2.filter2D(cv2.filter2D(frame, -1, EMBOSS), -1, SHARPEN)
+        as_yuv420 = av.VideoFrame.from_ndarray(expected, format="bgr24").reformat(format="yuv420p")
+        assert psnr(got, as_yuv420.to_ndarray(format="bgr24")) > 99, f"frame {i}"
+    original, copied = packets(long_clips[name], "audio"), packets(target, "audio")
+    assert [p[0] for p in copied] == [p[0] for p in original]
+    assert [p[1] for p in copied] == pytest.approx([p[1] for p in original], abs=1e-3)
+    assert leftovers(tmp_path, ["out.mp4"]) == []
+
+
+def test_a_short_video_is_not_split(clips, chain, tmp_path, halves):
+    target = tmp_path / "out.mp4"
+    frames, _ = run(clips["cfr"], target, chain)
+    assert frames == len(decode(target)[0]) == 30 and halves == []
+
+
+def test_a_chain_with_a_filter_that_remembers_frames_runs_in_one_pass(long_clips, tmp_path, halves):
+    """Two halves would start the second with an empty memory and interleave the two halves'
+    frames in it; such a chain is run in one pass, its memory starting with the first frame."""
+    target = tmp_path / "out.mp4"
+    frames, _ = run(long_clips["cfr"], target, Chain([Trail()]), crf=0)
+    decoded, _, _ = decode(long_clips["cfr"])
+    output, _, _ = decode(target)
+    assert frames == len(output) == 90 and halves == []
+    reference, previous = [], None
+    for frame in decoded:
+        reference.append(frame if previous is None else ((frame.astype(np.uint16) + previous) // 2).astype(np.uint8))
+        previous = frame
+    for i, (expected, got) in enumerate(zip(reference, output)):
+        as_yuv420 = av.VideoFrame.from_ndarray(expected, format="bgr24").reformat(format="yuv420p")
+        assert psnr(got, as_yuv420.to_ndarray(format="bgr24")) > 99, f"frame {i}"
+
+
+@pytest.mark.parametrize("half", ["first", "second"])
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left on device")], ids=["ctrl-c", "disk"])
+def test_a_failure_in_either_half_leaves_no_output_and_no_temporary_file(long_clips, chain, tmp_path, halves,
+                                                                          monkeypatch, half, error):
+    failing = {"seen": 0}
+    write_frame = OutputVideo.write_frame
+
+    def fail_once_far_enough(self, frame):
+        if (self.spool is None) == (half == "first"):
+            failing["seen"] += 1
+            if failing["seen"] == 15:
+                raise error
+        write_frame(self, frame)
+
+    monkeypatch.setattr(OutputVideo, "write_frame", fail_once_far_enough)
+    source = tmp_path / "in.mkv"
+    source.write_bytes(long_clips["cfr"].read_bytes())
+    with pytest.raises(type(error)):
+        run(source, tmp_path / "out.mp4", chain)
+    assert failing["seen"] == 15
+    assert leftovers(tmp_path, ["in.mkv"]) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("camfx-")]
+@pytest.mark.parametrize("name", ["cfr", "one keyframe"])
+@pytest.mark.parametrize("where", [0.3, 0.45, 0.75], ids=["first half", "end of first half", "second half"])
+def test_damage_in_either_half_keeps_the_frames_in_order_and_never_a_traceback(long_clips, tmp_path, halves,
+                                                                                 where, name):
+    data = bytearray(long_clips[name].read_bytes())
+    at = int(len(data) * where)
+    data[at:at + 3000] = np.random.default_rng(1).integers(0, 256, 3000, np.uint8).tobytes()
+    source = tmp_path / "damaged.mkv"
+    source.write_bytes(bytes(data))
+    try:
+        frames, log = run(source, tmp_path / "out.mp4", parse_chain("emboss"))
+    except CamfxError as error:  # failing cleanly is allowed; a traceback is not
+        assert str(error).startswith(str(source)) and leftovers(tmp_path, ["damaged.mkv"]) == []
+        return
+    _, times, _ = decode(tmp_path / "out.mp4")
+    _, in_times, _ = decode(long_clips[name])
+    assert len(times) == frames and np.all(np.diff(times) > 0)
+    assert set(np.round(times, 3)) <= set(np.round(in_times, 3))  # frames of the input, none invented
+    if frames < 90:  # a warning says where
+        assert re.search(r"damaged\.mkv: (damaged data after|decoding stopped after|the video ends after) (frame|the frame)", log), log
+    assert leftovers(tmp_path, ["damaged.mkv", "out.mp4"]) == []

@@ -7,15 +7,18 @@ import numpy as np
 _local = threading.local()
 
 
-def scratch(key, shape, dtype):
+def scratch(key, shape, dtype, store=None):
     """Return a reusable uninitialised array for ``key`` in this thread.
 
     Buffers are kept per thread because the live loop and the file pipeline run filters from
     several threads at once; a buffer is reallocated only when the frame size changes.
+    ``store``, a ``threading.local``, keeps them with their owner (a chain) instead of for the
+    life of the process.
     """
-    buffers = getattr(_local, "buffers", None)
+    store = _local if store is None else store
+    buffers = getattr(store, "buffers", None)
     if buffers is None:
-        buffers = _local.buffers = {}
+        buffers = store.buffers = {}
     buf = buffers.get(key)
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = buffers[key] = np.empty(shape, dtype)

@@ -10,18 +10,22 @@ from .rows import block_rows
 B2Y, G2Y, R2Y, GRAY_SHIFT = 3735, 19235, 9798, 15
 
 
+@njit(cache=True, inline="always")
+def _gray_row(s, g, width):
+    """``g = (B*3735 + G*19235 + R*9798 + 2**14) >> 15`` for one BGR row ``s`` of ``width`` pixels."""
+    for x in range(width):
+        v = (np.int32(s[3 * x]) * B2Y + np.int32(s[3 * x + 1]) * G2Y
+             + np.int32(s[3 * x + 2]) * R2Y + (1 << (GRAY_SHIFT - 1)))
+        g[x] = np.uint8(v >> GRAY_SHIFT)
+
+
 @njit(parallel=True, cache=True)
 def bgr_to_gray(src, nblocks, gray):
-    """``gray = (B*3735 + G*19235 + R*9798 + 2**14) >> 15`` for ``src`` seen as (H, W*3)."""
+    """Gray of ``src`` seen as (H, W*3), row by row (see :func:`_gray_row`)."""
     height, width = gray.shape
     for b in prange(nblocks):
         for y in block_rows(b, nblocks, height):
-            s = src[y]
-            g = gray[y]
-            for x in range(width):
-                v = (np.int32(s[3 * x]) * B2Y + np.int32(s[3 * x + 1]) * G2Y
-                     + np.int32(s[3 * x + 2]) * R2Y + (1 << (GRAY_SHIFT - 1)))
-                g[x] = np.uint8(v >> GRAY_SHIFT)
+            _gray_row(src[y], gray[y], width)
 
 
 @njit(cache=True, inline="always")
@@ -69,14 +73,6 @@ def sobel_magnitude(gray, channels, nblocks, out):
                 v = _sobel_edge(r0, r1, r2, x, width)
                 for c in range(channels):
                     o[x * channels + c] = v
-
-
-@njit(cache=True, inline="always")
-def _gray_row(s, g, width):
-    for x in range(width):
-        v = (np.int32(s[3 * x]) * B2Y + np.int32(s[3 * x + 1]) * G2Y
-             + np.int32(s[3 * x + 2]) * R2Y + (1 << (GRAY_SHIFT - 1)))
-        g[x] = np.uint8(v >> GRAY_SHIFT)
 
 
 @njit(cache=True, inline="always")
@@ -128,6 +124,6 @@ def sobel_gray(gray, nblocks, out):
     """Sobel magnitude of a gray (H, W) image into ``out`` (H, W), reflect101 rows and columns."""
     height = gray.shape[0]
     for b in prange(nblocks):
-        for y in range(b * height // nblocks, (b + 1) * height // nblocks):
+        for y in block_rows(b, nblocks, height):
             _sobel_row(gray[border_index(y - 1, height, REFLECT101)], gray[y],
                        gray[border_index(y + 1, height, REFLECT101)], out[y])

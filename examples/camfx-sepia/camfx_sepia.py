@@ -14,6 +14,7 @@ class Sepia(Filter):
     """Sepia tone, blended with the original by ``strength`` (0 to 1)."""
 
     name = "sepia"
+    stateless = True  # each frame on its own: camfx process may run two halves of a video at once
 
     def __init__(self, *, strength: float = 1.0):
         if not 0.0 <= strength <= 1.0:
