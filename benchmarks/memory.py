@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import camfx  # noqa: E402
-from camfx.bench import SIZES  # noqa: E402
-from camfx.demo import DemoScene  # noqa: E402
+from camfx.app.bench import SIZES  # noqa: E402
+from camfx.live.demo import DemoScene  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

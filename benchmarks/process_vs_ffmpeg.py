@@ -45,9 +45,9 @@ def convolution(kernel):
     return "convolution=" + ":".join(f"{plane}m='{kernel}'" for plane in range(3))
 
 
-# camfx with the two-halves threshold (camfx.encode.MIN_FRAMES_PER_HALF) set to argv[1].
-CAMFX_SPLITTING_FROM = ("import sys, camfx.encode, camfx.cli; camfx.encode.MIN_FRAMES_PER_HALF = int(sys.argv.pop(1)); "
-                        "sys.exit(camfx.cli.main(sys.argv[1:]))")
+# camfx with the two-halves threshold (camfx.files.encode.MIN_FRAMES_PER_HALF) set to argv[1].
+CAMFX_SPLITTING_FROM = ("import sys, camfx.files.encode, camfx.app.cli; camfx.files.encode.MIN_FRAMES_PER_HALF = int(sys.argv.pop(1)); "
+                        "sys.exit(camfx.app.cli.main(sys.argv[1:]))")
 
 
 def commands(clip, out_dir, preset, crf, split_from=()):
@@ -65,7 +65,7 @@ def commands(clip, out_dir, preset, crf, split_from=()):
     planes = f"{convolution(EMBOSS)},{convolution(SHARPEN)}"
     runs = {"ffmpeg": ffmpeg("ffmpeg", planes),
             "ffmpeg-rgb": ffmpeg("ffmpeg-rgb", f"format=gbrp,{planes},scale=out_range=tv,format=yuv420p"),
-            "camfx": camfx("camfx", ["-m", "camfx.cli"])}
+            "camfx": camfx("camfx", ["-m", "camfx"])}
     for n in split_from:
         name = "camfx-one-pass" if n == 0 else f"camfx-split-from-{n}"
         runs[name] = camfx(name, ["-c", CAMFX_SPLITTING_FROM, str(n or 2 ** 62)])

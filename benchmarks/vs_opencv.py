@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from camfx.bench import format_table, run_bench  # noqa: E402
+from camfx.app.bench import format_table, run_bench  # noqa: E402
 
 
 def goals(result):

@@ -1,15 +1,13 @@
-"""camfx: real-time webcam filters with numba-compiled convolutions."""
-import os
+"""camfx: real-time webcam filters with numba-compiled convolutions.
 
-# numba's OpenMP workers otherwise spin for a while after each parallel call, taking the CPU
-# from OpenCV's capture, display and codec threads; sleeping costs the filters next to nothing
-# (measured with `camfx bench`). Set before numba starts its thread pool; a user's choice wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from .chain import Chain, parse_chain
-from .filter import Filter
+The package face: build chains, write filters, convolve. Importing it changes nothing
+process-wide (thread policies, log levels and malloc settings belong to the command line).
+"""
+from .engine.chain import Chain, parse_chain
+from .engine.filter import Filter
+from .frame import Frame
 from .kernels import convolve2d
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["Chain", "Filter", "convolve2d", "parse_chain"]
+__all__ = ["Chain", "Filter", "Frame", "convolve2d", "parse_chain"]

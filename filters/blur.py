@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.filter import Filter, odd_ksize
+from camfx.engine.filter import Filter, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.specialised import Separable
 

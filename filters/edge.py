@@ -1,5 +1,5 @@
 from camfx import kernels
-from camfx.filter import Filter
+from camfx.engine.filter import Filter
 from camfx.kernels import sobel_magnitude, to_gray
 from camfx.kernels.specialised import FusedEdge
 

@@ -1,7 +1,7 @@
 import math
 
 from camfx import kernels
-from camfx.filter import Filter, kernel_matrix
+from camfx.engine.filter import Filter, kernel_matrix
 from camfx.kernels import convolve2d
 from camfx.kernels.specialised import Direct
 

@@ -1,10 +1,20 @@
 """Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader."""
+import os
+
 import cv2
 import numpy as np
 import pytest
 
-from camfx.demo import DemoScene
-from camfx.sources import VideoFile
+from camfx.live.demo import DemoScene
+from camfx.live.sources import VideoFile
+
+
+def pytest_configure(config):
+    """Keep the suite out of the user's own folders: camfx's cache (generated kernels, autotuner
+    choices) goes to pytest's cache folder in this checkout, kept between runs so kernels
+    compile once; subprocesses inherit it."""
+    os.environ["CAMFX_CACHE_DIR"] = str(config.cache.mkdir("camfx-cache"))
+
 
 CLIP_FRAMES = 36
 CLIP_SIZE = (320, 240)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import camfx
-from camfx.autotune import autotune, choice_key
+from camfx.engine.autotune import autotune, choice_key
 from conftest import assert_close
 from test_chain import opencv_chain
 
@@ -48,7 +48,7 @@ def _threads():
 
 def test_the_fastest_variant_wins(tmp_path, recorded_frames, monkeypatch):
     """With a clock that makes the 'generic' emboss look fastest, the tuner picks it."""
-    import camfx.autotune as tuner
+    import camfx.engine.autotune as tuner
     chain = camfx.parse_chain("emboss")
     emboss = chain.filters[0]
 
@@ -118,7 +118,7 @@ def test_a_filter_that_remembers_frames_is_never_run_by_tuning_or_warming(tmp_pa
 
 @pytest.mark.parametrize("two_thread_cost, chosen", [(0.95, 1), (0.6, 2)])
 def test_more_threads_must_be_clearly_faster(tmp_path, recorded_frames, monkeypatch, two_thread_cost, chosen):
-    import camfx.autotune as tuner
+    import camfx.engine.autotune as tuner
     chain = camfx.parse_chain("emboss")
 
     def fake_time(f, frame, out, candidate, clock):

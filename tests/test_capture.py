@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from camfx.capture import ENDED, FAILED, LIVE, RECONNECTING, Capture, Pacer
+from camfx.live.capture import ENDED, FAILED, LIVE, RECONNECTING, Capture, Pacer
 from camfx.errors import CamfxError
-from camfx.sources import Camera, VideoFile, open_source
+from camfx.live.sources import Camera, VideoFile, open_source
 from conftest import CLIP_FRAMES
 from doubles import ClipCamera
 
@@ -92,7 +92,7 @@ def test_file_is_paced_at_its_own_rate_and_ends(clip_path):
     assert len(frames) == CLIP_FRAMES and capture.dropped == 0
     # 36 frames at 30 fps: the last is due 35/30 s after the first.
     assert elapsed >= 35 / 30 - 0.02
-    spacing = np.diff([f.captured_at for f in frames])
+    spacing = np.diff([f.time for f in frames])
     assert np.median(spacing) == pytest.approx(1 / 30, abs=0.005)
 
 
@@ -128,7 +128,7 @@ def test_lost_camera_is_detected_within_a_second_and_resumes_when_back(recorded_
         broken.unblock()
     (noticed_at, state), (back_at, back) = capture.history
     assert (state, back) == (RECONNECTING, LIVE)
-    assert noticed_at - before[-1].captured_at < 1.0 + 0.1  # the default stall_after is 1 s
+    assert noticed_at - before[-1].time < 1.0 + 0.1  # the default stall_after is 1 s
     assert capture.state == LIVE and capture.reconnects == 1
     assert len(after) == 5 and after[0].index > before[-1].index
     assert broken.released  # the lost device was let go

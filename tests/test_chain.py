@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import camfx
-from camfx.chain import parse_spec
+from camfx.engine.chain import parse_spec
 from conftest import assert_close
 
 
@@ -130,8 +130,8 @@ def test_a_cold_start_says_it_is_compiling(monkeypatch, capsys, recorded_frames)
 @pytest.mark.parametrize("spec", ["shrink", "shrink, emboss", "emboss, shrink"])
 def test_a_filter_that_changes_the_shape_is_named(spec):
     from camfx.errors import CamfxError
-    from camfx.filter import Filter
-    from camfx.registry import Plugin, Registry
+    from camfx.engine.filter import Filter
+    from camfx.engine.registry import Plugin, Registry
 
     class Shrink(Filter):
         name = "shrink"

@@ -3,7 +3,7 @@ import sys
 
 
 def camfx(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "camfx.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "camfx", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_filters_lists_every_filter_with_parameters_and_origin(tmp_path):

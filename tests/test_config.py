@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from camfx.config import SCHEMA, defaults, load_config
+from camfx.app.config import SCHEMA, defaults, load_config
 from camfx.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camfx.registry import Registry
+from camfx.engine.registry import Registry
 from conftest import all_frames, assert_close
 
 REGISTRY = Registry.discover()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from camfx.governor import SCALES, Governor
+from camfx.live.governor import SCALES, Governor
 
 TARGET_FPS = 30
 BUDGET = 0.8 / TARGET_FPS

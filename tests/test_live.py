@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 import camfx
-from camfx.capture import Capture
+from camfx.live.capture import Capture
 from camfx.errors import CamfxError
-from camfx.filter import Filter
-from camfx.live import LiveLoop
-from camfx.preview import NoWindow
-from camfx.registry import Plugin, Registry
-from camfx import sources
-from camfx.sources import Camera, VideoFile, any_camera
+from camfx.engine.filter import Filter
+from camfx.live.loop import LiveLoop
+from camfx.outputs.window import NoWindow
+from camfx.engine.registry import Plugin, Registry
+from camfx.live import sources
+from camfx.live.sources import Camera, VideoFile, any_camera
 from conftest import CLIP_FRAMES
 from doubles import ClipCamera, ScriptedWindow
 
@@ -28,7 +28,7 @@ SUMMARY = re.compile(r"^(\d+) frames shown, (\d+) dropped, [\d.]+ fps mean, fram
 
 def camfx_cli(*args, env=None, cwd=None, timeout=60):
     env = dict(os.environ if env is None else env)
-    return subprocess.run([sys.executable, "-m", "camfx.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "camfx", *args], capture_output=True, text=True,
                           env=env, cwd=cwd, timeout=timeout)
 
 
@@ -227,7 +227,7 @@ def test_without_a_display_it_suggests_headless():
 
 
 def test_ctrl_c_quits_with_the_summary():
-    process = subprocess.Popen([sys.executable, "-m", "camfx.cli", "live", "--headless", "--source", "demo",
+    process = subprocess.Popen([sys.executable, "-m", "camfx", "live", "--headless", "--source", "demo",
                                 "--width", "320", "--height", "240"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in process.stderr:  # a cold start says it is compiling first
@@ -250,7 +250,7 @@ class PixelBound(Filter):
 
 
 def test_governor_scales_the_chain_down_to_hold_the_frame_rate(clip_path):
-    from camfx.governor import Governor
+    from camfx.live.governor import Governor
 
     registry = Registry([Plugin("pixelbound", "test", lambda: PixelBound)])
     governor = Governor(30, patience=3)
@@ -277,7 +277,7 @@ def camera_opener_for(device):
 
 
 def test_auto_source_hands_the_probed_camera_to_the_capture(monkeypatch):
-    import camfx.cli as cli
+    import camfx.app.cli as cli
     opened, said = [], []
 
     def fake_open(spec, **options):
@@ -294,7 +294,7 @@ def test_auto_source_hands_the_probed_camera_to_the_capture(monkeypatch):
 
 
 def test_auto_source_falls_back_to_the_demo_when_the_camera_will_not_open(monkeypatch):
-    import camfx.cli as cli
+    import camfx.app.cli as cli
 
     def fake_open(spec, **options):
         if spec == 0:

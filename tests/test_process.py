@@ -18,15 +18,16 @@ import cv2
 import numpy as np
 import pytest
 
-from camfx import encode
-from camfx.chain import Chain, parse_chain
-from camfx.demo import DemoScene
+from camfx.files import encode
+from camfx.engine.chain import Chain, parse_chain
+from camfx.live.demo import DemoScene
 from camfx.errors import CamfxError
-from camfx.filter import Filter
-from camfx.pipeline import Pipeline
-from camfx.process import Settings, plan, process_batch, process_file
-from camfx.progress import Progress
-from camfx.videofile import Frame, InputVideo, OutputVideo
+from camfx.engine.filter import Filter
+from camfx.files.pipeline import Pipeline
+from camfx.files.process import Settings, plan, process_batch, process_file
+from camfx.files.progress import Progress
+from camfx.files.video import InputVideo, OutputVideo
+from camfx.frame import Frame
 from test_autotune import Trail
 
 TB = Fraction(1, 1000)
@@ -140,7 +141,7 @@ def run(src, dst, chain, **settings):
 
 
 def camfx(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "camfx.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "camfx", *args], capture_output=True, text=True, cwd=cwd)
 
 
 # --- what the output keeps ---------------------------------------------------------------------
@@ -245,7 +246,7 @@ def test_a_frame_size_change_mid_stream_is_named(clips, tmp_path):
     with InputVideo(clips["cfr"]) as video, pytest.raises(CamfxError, match="frame 7 is 100x90 but the video began "
                                                                           "at 160x120; size changes are not supported"):
         with OutputVideo(tmp_path / "out.mp4", video) as out:
-            out.write(Frame(7, 0, np.zeros((90, 100, 3), np.uint8)))
+            out.write(Frame(np.zeros((90, 100, 3), np.uint8), 7, 0.0, 0))
 
 
 def test_hevc_on_request_with_the_tag_apple_players_need(clips, tmp_path):
@@ -314,7 +315,7 @@ def test_a_full_disk_while_encoding_leaves_no_output_and_no_temporary_file(clips
 def test_ctrl_c_or_kill_on_the_command_line_exits_130_with_no_output(clips, tmp_path, signame):
     """A real signal, sent by a plugin to its own process on the 10th frame."""
     (tmp_path / "stop.py").write_text(
-        "import os, signal\nfrom camfx.filter import Filter\n"
+        "import os, signal\nfrom camfx.engine.filter import Filter\n"
         "class Stop(Filter):\n    name = 'stop'\n    seen = 0\n"
         "    def apply(self, frame):\n        Stop.seen += 1\n"
         f"        if Stop.seen == 10:\n            os.kill(os.getpid(), signal.{signame})\n        return frame\n")

@@ -9,12 +9,12 @@ import pytest
 
 import camfx
 from camfx.errors import PluginError
-from camfx.registry import GROUP, Registry
+from camfx.engine.registry import GROUP, Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
 INVERT_PLUGIN = textwrap.dedent('''
-    from camfx.filter import Filter
+    from camfx.engine.filter import Filter
 
     class Invert(Filter):
         """Photographic negative."""
@@ -79,7 +79,7 @@ def test_local_plugin_file_from_config_loads_without_packaging(tmp_path):
     ("missing.py:Invert", "plugin 'x' from missing.py:Invert .*failed to load: FileNotFoundError"),
     ("my_filters.py:Nope", "failed to load: AttributeError"),
     ("my_filters.py", "failed to load: ValueError: target must look like"),
-    ("my_filters.py:NOT_A_FILTER", "is not a camfx.filter.Filter subclass"),
+    ("my_filters.py:NOT_A_FILTER", "is not a camfx.Filter subclass"),
 ])
 def test_bad_local_plugins_are_named(tmp_path, target, message):
     (tmp_path / "my_filters.py").write_text(INVERT_PLUGIN + "\nNOT_A_FILTER = 3\n")
@@ -91,7 +91,7 @@ def test_bad_local_plugins_are_named(tmp_path, target, message):
 
 def test_plugin_that_fails_to_construct_is_named(tmp_path):
     (tmp_path / "bad.py").write_text(textwrap.dedent('''
-        from camfx.filter import Filter
+        from camfx.engine.filter import Filter
         class Bad(Filter):
             name = "bad"
             def __init__(self):

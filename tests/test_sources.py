@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from camfx.errors import CamfxError
-from camfx.sources import Demo, VideoFile, open_source
+from camfx.live.sources import Demo, VideoFile, open_source
 from conftest import CLIP_FRAMES, CLIP_SIZE
 
 

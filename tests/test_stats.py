@@ -1,7 +1,7 @@
 """Live statistics: FPS, percentiles and latency against direct computations."""
 import numpy as np
 
-from camfx.stats import FpsMeter, LiveStats
+from camfx.live.stats import FpsMeter, LiveStats
 
 
 def fake_clock(step):

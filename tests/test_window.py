@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from camfx.demo import DemoScene
+from camfx.live.demo import DemoScene
 from camfx_filters.edge import Edge
 
 TOOLS = ("Xvfb", "xdotool", "import")
@@ -44,7 +44,7 @@ class Preview:
     def __init__(self, display, cwd, filters):
         self.env = dict(os.environ, DISPLAY=display)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "camfx.cli", "live", "--source", "demo", "--filters", filters, "--strict",
+            [sys.executable, "-m", "camfx", "live", "--source", "demo", "--filters", filters, "--strict",
              "--width", str(SIZE[0]), "--height", str(SIZE[1])],
             cwd=cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.window = self._find_window()

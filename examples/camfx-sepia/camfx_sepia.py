@@ -1,7 +1,7 @@
 """A sepia tone filter: the whole of a camfx plugin."""
 import numpy as np
 
-from camfx.filter import Filter
+from camfx.engine.filter import Filter
 
 # The common sepia matrix (Microsoft's "sepia tone" coefficients), rows B, G, R of the output
 # from columns B, G, R of the input.

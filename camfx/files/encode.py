@@ -18,7 +18,8 @@ import threading
 import numpy as np
 
 from .pipeline import Pipeline
-from .videofile import Frame, InputVideo, OutputVideo
+from ..frame import Frame
+from .video import InputVideo, OutputVideo
 
 # Splitting pays for a second decoder and encoder starting up, and one more keyframe: only
 # worth it for videos of at least this many frames per half (10 s at 30 fps).
@@ -41,7 +42,7 @@ def encode(items, chain, out, on_frame, stop=None):
     def filtered(item):
         if not isinstance(item, Frame):
             return item
-        return Frame(item.index, item.pts, chain(item.image))  # the chain checks each step's shape
+        return item.with_image(chain(item.image))  # the chain checks each step's shape
 
     with Pipeline(items, [filtered]) as results:
         for item in results:
@@ -56,8 +57,8 @@ class SecondHalf:
     """The second half of a video being filtered and encoded in a thread; see the module's text.
 
     Use :meth:`begin`, then give ``start`` as ``until`` to the first half's
-    :meth:`~camfx.videofile.InputVideo.items`, and :meth:`packets` to its output's
-    :meth:`~camfx.videofile.OutputVideo.append`. :meth:`close` stops it and removes its file;
+    :meth:`~camfx.files.video.InputVideo.items`, and :meth:`packets` to its output's
+    :meth:`~camfx.files.video.OutputVideo.append`. :meth:`close` stops it and removes its file;
     its frames, counted into ``progress`` as they are encoded, are taken off the count unless
     :meth:`packets` was read.
     """

@@ -9,7 +9,6 @@ import heapq
 import io
 import logging
 import struct
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import av.logging
 from av.video.reformatter import VideoReformatter
 import numpy as np
 
-from .errors import CamfxError
+from ..errors import CamfxError
+from ..frame import Frame
 
 # --codec name -> FFmpeg encoder. H.264 in yuv420p is what browsers and phones all play.
 CODECS = {"h264": "libx264", "hevc": "libx265"}
@@ -32,16 +32,6 @@ LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: 16-235, what yuv420p players expect
 # libx264's own defaults: "medium" preset, crf 23.
 DEFAULT_PRESET = "medium"
 DEFAULT_CRF = 23
-
-
-@dataclass
-class Frame:
-    """One decoded video frame: its position, its timestamp in the input stream's time base, and
-    its pixels as a BGR uint8 (H, W, 3) array."""
-
-    index: int
-    pts: int
-    image: np.ndarray
 
 
 def output_format(path):
@@ -128,7 +118,7 @@ class InputVideo:
         the frames in it with it) is named in a warning too. No frame at all raises CamfxError.
         ``warn`` is called with a message.
 
-        Two parts of one file can be read at once (see :mod:`camfx.encode`): ``until`` (a pts)
+        Two parts of one file can be read at once (see :mod:`camfx.files.encode`): ``until`` (a pts)
         ends the first part before the first frame at or past it, leaving the other streams'
         later packets to :meth:`rest`; ``start``, after :meth:`seek_keyframe`, makes this the
         second part: frames from that pts on, and no packets of other streams. Frames of the
@@ -159,7 +149,8 @@ class InputVideo:
                             warn(f"{self.path}: {where(index, pts)} repeats the time of the one before it; "
                                  "such frames are moved one time-base tick later")
                         pts, nudged = last_pts + 1, True
-                    yield Frame(index, pts, frame.to_ndarray(format="bgr24", src_colorspace=self.colorspace))
+                    yield Frame(frame.to_ndarray(format="bgr24", src_colorspace=self.colorspace), index,
+                                self.seconds(pts) - self.start_time, pts)
                     index, last_pts = index + 1, pts
         except av.FFmpegError as error:
             if index == 0 and start is None:
@@ -271,7 +262,7 @@ class OutputVideo:
             context.colorspace, context.color_range = video.colorspace, LIMITED_RANGE
             for stream in copied:
                 copied[stream] = self._container.add_stream_from_template(stream)
-            context.open()  # now, so that its parameter sets can be compared (camfx.encode)
+            context.open()  # now, so that its parameter sets can be compared (camfx.files.encode)
         except BaseException:
             self.close()
             raise

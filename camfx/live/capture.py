@@ -8,22 +8,12 @@ backoff until ``give_up_after`` seconds have passed.
 """
 import threading
 import time
-from dataclasses import dataclass
-
 import numpy as np
 
-from .errors import CamfxError
+from ..errors import CamfxError
+from ..frame import Frame
 
 LIVE, RECONNECTING, ENDED, FAILED = "live", "reconnecting", "ended", "failed"
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A captured frame: its pixels, its sequence number and when it was captured."""
-
-    image: np.ndarray
-    index: int
-    captured_at: float
 
 
 class Pacer:

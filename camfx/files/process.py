@@ -1,7 +1,7 @@
 """``camfx process``: filter video files with a chain, keeping every frame, the timing and the audio.
 
 Each file goes decode -> filter -> encode in overlapping threads (a long one as two halves at
-once, see :mod:`camfx.encode`), into a temporary file beside the target that is renamed over it
+once, see :mod:`camfx.files.encode`), into a temporary file beside the target that is renamed over it
 only when complete.
 """
 import contextlib
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import av
 
-from .errors import CamfxError
+from ..errors import CamfxError
 from .encode import SecondHalf, encode, prepare
 from .progress import Progress
-from .videofile import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
+from .video import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
 
 DEFAULT_EXTENSION = ".mp4"
 

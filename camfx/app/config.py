@@ -4,8 +4,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .filter import kernel_matrix
+from ..errors import ConfigError
+from ..engine.filter import kernel_matrix
 
 DEFAULT_PATH = Path("config.toml")
 

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from .capture import ENDED, FAILED, RECONNECTING
-from .errors import CamfxError
+from ..errors import CamfxError
 from .hud import draw_hud, hud_lines
-from .recorder import Recorder
+from ..outputs.recorder import Recorder
 from .stats import LiveStats
 
 KEYS_HELP = "keys: 1-9 toggle a filter, space pause, s snapshot, r record, h HUD, q quit"
@@ -107,7 +107,7 @@ class LiveLoop:
         if self.recorder is not None:
             self.recorder.write(image)
         self._handle(self.window.show(self._decorate(image)))
-        self.stats.record(self.clock() - start, self.capture.clock() - frame.captured_at)
+        self.stats.record(self.clock() - start, self.capture.clock() - frame.time)
 
     def _filter(self, image):
         """The chain on ``image``, at the governor's scale (and scaled back up) when it is below 1."""

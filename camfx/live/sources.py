@@ -13,10 +13,7 @@ from pathlib import Path
 import cv2
 
 from .demo import DemoScene
-from .errors import CamfxError
-
-# OpenCV logs failed opens as warnings on stderr; camfx reports them in one line of its own.
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+from ..errors import CamfxError
 
 
 class Source:

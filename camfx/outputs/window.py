@@ -5,7 +5,7 @@ import sys
 
 import cv2
 
-from .errors import CamfxError
+from ..errors import CamfxError
 
 TITLE = "camfx"
 

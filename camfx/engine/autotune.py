@@ -16,7 +16,7 @@ import time
 import numba
 import numpy as np
 
-from .cachedir import cache_dir
+from ..paths import cache_dir
 from .chain import numba_threads
 from .filter import check_frame
 
@@ -26,7 +26,7 @@ PARALLEL_MARGIN = 0.9  # several threads are chosen only if at least 10 % faster
 
 def choice_key(chain, shape, threads):
     """The cache key of a chain on frames of ``shape`` with ``threads`` numba threads."""
-    from . import __version__
+    from .. import __version__
     return (f"{chain!r} | shape={tuple(shape)} | threads={threads} | camfx {__version__} | "
             f"numba {numba.__version__} | {platform.machine()} x{os.cpu_count()}")
 

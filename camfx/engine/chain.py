@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from .filter import accepts_out, apply_into, check_frame, check_result
-from .kernels.scratch import scratch
+from ..kernels.scratch import scratch
 
 
 def parse_spec(spec):
@@ -130,7 +130,7 @@ class Chain:
 
     def tune(self, frame, **options):
         """Pick the fastest variant and thread count of each filter for frames like ``frame``
-        (timed now, or reused from the on-disk cache); see :func:`camfx.autotune.autotune`."""
+        (timed now, or reused from the on-disk cache); see :func:`camfx.engine.autotune.autotune`."""
         from .autotune import autotune
         return autotune(self, frame, **options)
 
@@ -162,7 +162,7 @@ def numba_threads(count):
 def announce_compilation(chain, stream=None):
     """Say on stderr, in one line, that numba is about to compile the chain's kernels (a cold
     start takes seconds), when any of them has no on-disk cache yet. Returns how many."""
-    from .kernels.codegen import is_cached
+    from ..kernels.codegen import is_cached
     missing = {id(d): d for f in chain.filters for d in getattr(f, "compiled", lambda: [])()
                if not is_cached(d)}
     if missing:

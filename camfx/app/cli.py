@@ -5,10 +5,10 @@ import sys
 
 import numpy as np
 
-from .chain import parse_chain
+from ..engine.chain import parse_chain
 from .config import load_config
-from .errors import CamfxError
-from .registry import Registry
+from ..errors import CamfxError
+from ..engine.registry import Registry
 
 
 def build_registry(config):
@@ -42,11 +42,11 @@ def cmd_filters(args):
 
 
 def cmd_live(args):
-    from .capture import Capture
-    from .governor import Governor
-    from .live import KEYS_HELP, LiveLoop, note, tune_chain
-    from .preview import NoWindow, Window, check_display
-    from .recorder import check_record_path
+    from ..live.capture import Capture
+    from ..live.governor import Governor
+    from ..live.loop import KEYS_HELP, LiveLoop, note, tune_chain
+    from ..outputs.window import NoWindow, Window, check_display
+    from ..outputs.recorder import check_record_path
 
     config = load_config(args.config)
     capture_settings = _override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
@@ -112,7 +112,7 @@ def _source_opener(spec, options, note):
     """What the capture calls to open (and reopen) the source. ``"auto"``: camera 0 when this
     machine has one that opens, else the demo scene, said in one line. The camera opened to find
     that out is the one the capture gets first (a second open costs a real camera a second)."""
-    from .sources import any_camera, open_source  # OpenCV loads only for the live view
+    from ..live.sources import any_camera, open_source  # OpenCV loads only for the live view
     if spec != "auto":
         return lambda: open_source(spec, **options)
     fallback = "playing the built-in demo scene (pick a source with --source)"
@@ -132,7 +132,7 @@ PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 
 
 def cmd_process(args):
-    from .process import Settings, process_batch, tune_for_throughput  # PyAV loads only for this command
+    from ..files.process import Settings, process_batch, tune_for_throughput  # PyAV loads only for this command
 
     tune_for_throughput()
     chain = build_chain(args, load_config(args.config))
@@ -156,7 +156,7 @@ def cmd_bench(args):
 
 def cmd_warmup(args):
     """Compile (or load from numba's cache) every kernel the chain can use, variants included."""
-    from .chain import announce_compilation
+    from ..engine.chain import announce_compilation
     config = load_config(args.config)
     chain = build_chain(args, config)
     announce_compilation(chain)
@@ -227,8 +227,23 @@ def make_parser():
     return parser
 
 
+def configure_process():
+    """Process-wide settings that belong to the command, not to ``import camfx``.
+
+    - numba's OpenMP workers sleep, not spin, between parallel calls: spinning they take the CPU
+      from OpenCV's capture and display threads and from the encoder (measured with
+      ``camfx bench`` and on ``camfx process``). Set before numba starts its thread pool; a
+      user's own ``OMP_WAIT_POLICY`` wins.
+    - OpenCV logs failed opens as warnings; camfx reports them in one line of its own. (Its
+      environment variable, read when OpenCV loads: ``camfx process`` never loads it.)
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+
 def main(argv=None):
     args = make_parser().parse_args(argv)
+    configure_process()
     try:
         return args.run(args)
     except (CamfxError, ValueError, OSError) as error:

@@ -15,7 +15,7 @@ import cv2
 import numba
 import numpy as np
 
-from .chain import Chain, parse_chain
+from ..engine.chain import Chain, parse_chain
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 # The built-in filters, with a user kernel of the kind people write (a vertical relief).
@@ -112,7 +112,7 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
     """Measure every filter of ``filters`` alone and ``chain`` as a whole; return a dict (the
     ``--json`` output)."""
     width, height = SIZES[size]
-    from .demo import DemoScene
+    from ..live.demo import DemoScene
     scene = DemoScene(width, height)
     frames = [scene.frame(i * 7) for i in range(4)]
     copy = compare(lambda f, o: np.copyto(o, f), None, frames, repeat)

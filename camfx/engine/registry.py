@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import PluginError
+from ..errors import PluginError
 from .filter import Filter
 
 GROUP = "camfx.filters"
@@ -74,7 +74,7 @@ class Registry:
                 raise PluginError(f"plugin {name!r} from {plugin.origin} failed to load: "
                                   f"{type(error).__name__}: {error}") from error
             if not (inspect.isclass(loaded) and issubclass(loaded, Filter)):
-                raise PluginError(f"plugin {name!r} from {plugin.origin} is not a camfx.filter.Filter subclass")
+                raise PluginError(f"plugin {name!r} from {plugin.origin} is not a camfx.Filter subclass")
             self._loaded[name] = loaded
         return self._loaded[name]
 

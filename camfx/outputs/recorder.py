@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 
-from .errors import CamfxError
+from ..errors import CamfxError
 
 FOURCCS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 

@@ -5,7 +5,7 @@ import inspect
 
 import numpy as np
 
-from .errors import CamfxError
+from ..errors import CamfxError
 
 
 class Filter:

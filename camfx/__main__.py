@@ -1,0 +1,6 @@
+"""``python -m camfx``: the same as the ``camfx`` command."""
+import sys
+
+from camfx.app.cli import main
+
+sys.exit(main())
