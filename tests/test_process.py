@@ -245,7 +245,7 @@ def test_frames_sharing_a_timestamp_are_all_kept_and_nudged_with_a_warning(chain
 def test_a_frame_size_change_mid_stream_is_named(clips, tmp_path):
     with InputVideo(clips["cfr"]) as video, pytest.raises(CamfxError, match="frame 7 is 100x90 but the video began "
                                                                           "at 160x120; size changes are not supported"):
-        with OutputVideo(tmp_path / "out.mp4", video) as out:
+        with OutputVideo(tmp_path / "out.mp4", video.format) as out:
             out.write(Frame(np.zeros((90, 100, 3), np.uint8), 7, 0.0, 0))
 
 

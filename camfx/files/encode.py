@@ -94,7 +94,7 @@ class SecondHalf:
             if start is None:
                 start = round(middle / video.time_base)
             temp = make_temp()
-            out = OutputVideo(temp, second, format=first.format, codec=settings.codec, crf=settings.crf,
+            out = OutputVideo(temp, second.format, format=first.format, codec=settings.codec, crf=settings.crf,
                               preset=settings.preset, spool=True)
         except BaseException:
             _discard(second, out, temp)

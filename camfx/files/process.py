@@ -129,7 +129,7 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
         temp = _create_temp_beside(dst)
         second = None
         try:
-            with OutputVideo(temp, video, format=output_format(dst), codec=settings.codec, crf=settings.crf,
+            with OutputVideo(temp, video.format, copy=video.others, format=output_format(dst), codec=settings.codec, crf=settings.crf,
                              preset=settings.preset, warn=progress.warn) as out:
                 second = SecondHalf.begin(video, out, lambda: _create_temp_beside(dst), chain, settings, progress)
                 encode(video.items(progress.warn, until=second and second.start), chain, out, progress.update,

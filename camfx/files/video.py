@@ -1,7 +1,9 @@
-"""Video files through PyAV (FFmpeg): the video stream decoded to BGR frames, filtered frames
-encoded to H.264, every other stream's packets copied untouched.
+"""Video files through PyAV (FFmpeg), the one reader and the one writer of camfx: the video
+stream decoded to BGR frames, filtered frames encoded to H.264, every other stream's packets
+copied untouched. ``camfx process``, live recordings and video files played live all go
+through here.
 
->>> with InputVideo("in.mkv") as video, OutputVideo("out.mp4", video) as out:   # doctest: +SKIP
+>>> with InputVideo("in.mkv") as video, OutputVideo("out.mp4", video.format, copy=video.others) as out:  # doctest: +SKIP
 ...     for item in video.items(warn=print):
 ...         out.write(item)     # a Frame is encoded, a Packet of another stream is remuxed
 """
@@ -9,6 +11,7 @@ import heapq
 import io
 import logging
 import struct
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,6 +35,24 @@ LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: 16-235, what yuv420p players expect
 # libx264's own defaults: "medium" preset, crf 23.
 DEFAULT_PRESET = "medium"
 DEFAULT_CRF = 23
+
+
+@dataclass(frozen=True)
+class VideoFormat:
+    """What a writer needs to know of the frames it will be given.
+
+    ``rate`` is the nominal frame rate (frames per second, for the encoder's rate control; each
+    frame still keeps its own timestamp), ``time_base`` the unit of the frames' ``pts`` in
+    seconds, ``colorspace`` FFmpeg's AVColorSpace code of the YUV matrix (1: BT.709, 5/6:
+    BT.601), ``name`` how warnings name the source.
+    """
+
+    width: int
+    height: int
+    rate: Fraction
+    time_base: Fraction
+    colorspace: int = 1
+    name: str = ""
 
 
 def output_format(path):
@@ -78,6 +99,11 @@ class InputVideo:
         # FFmpeg's AVColorSpace tag (2: unspecified, read as BT.601): the YUV->BGR matrix used here,
         # and the BGR->YUV one the output uses, so that colours come out as they went in.
         self.colorspace = self.video.codec_context.colorspace
+
+    @property
+    def format(self):
+        """The decoded frames' :class:`VideoFormat`, for a writer."""
+        return VideoFormat(self.width, self.height, self.rate, self.time_base, self.colorspace, str(self.path))
 
     @property
     def declared_duration(self):
@@ -211,16 +237,18 @@ class InputVideo:
 
 
 class OutputVideo:
-    """A video file being written: Frames are encoded, Packets of the input's other streams are
-    remuxed into copies of those streams.
+    """A video file being written: Frames are encoded, Packets of the streams in ``copy`` (an
+    input's other streams) are remuxed into copies of those streams.
 
-    The video stream keeps the input's size, time base and every frame's timestamp, so a variable
-    frame rate stays as it was. Streams the container cannot hold (e.g. a SubRip subtitle in MP4)
-    are left out with a warning naming them. Frames of odd width or height are padded by
-    repeating the last column or row, because yuv420p needs even sizes (``padded`` says so).
+    ``video`` is the :class:`VideoFormat` of the frames to come. The video stream keeps their
+    size, time base and every frame's timestamp, so a variable frame rate stays as it was.
+    Streams the container cannot hold (e.g. a SubRip subtitle in MP4) are left out with a
+    warning naming them. Frames of odd width or height are padded by repeating the last column
+    or row, because yuv420p needs even sizes (``padded`` says so). Raises CamfxError for an
+    unknown codec or extension, ``av.FFmpegError``/``OSError`` when the file cannot be made.
     """
 
-    def __init__(self, path, video, *, format=None, codec="h264", crf=DEFAULT_CRF, preset=DEFAULT_PRESET,
+    def __init__(self, path, video, *, copy=(), format=None, codec="h264", crf=DEFAULT_CRF, preset=DEFAULT_PRESET,
                  warn=None, spool=False):
         self.path = Path(path)
         self.format = format = format or output_format(self.path)
@@ -230,14 +258,14 @@ class OutputVideo:
             raise CamfxError(f"codec {codec!r} needs the FFmpeg encoder {CODECS[codec]}, which this PyAV lacks")
         warn = warn or (lambda message: None)
         copied = {}
-        for stream in [] if spool else video.others:
+        for stream in [] if spool else copy:
             if can_copy(stream, format):
                 copied[stream] = None
             else:
-                warn(f"{video.path}: {describe_stream(stream)} cannot be copied into {format} and is left out")
+                warn(f"{video.name}: {describe_stream(stream)} cannot be copied into {format} and is left out")
         self.padded = (video.width + video.width % 2, video.height + video.height % 2)
         if self.padded != (video.width, video.height):
-            warn(f"{video.path}: {video.width}x{video.height} is odd; yuv420p needs even sizes, so the output is "
+            warn(f"{video.name}: {video.width}x{video.height} is odd; yuv420p needs even sizes, so the output is "
                  f"{self.padded[0]}x{self.padded[1]} (last column/row repeated)")
         # A spool keeps the encoder's packets as they are; the container then only hosts the
         # encoder, with the flags (global headers) the format asks of it.
@@ -282,7 +310,7 @@ class OutputVideo:
     def write_frame(self, frame):
         image = frame.image
         if image.shape[:2] != (self._video.height, self._video.width):
-            raise CamfxError(f"{self._video.path}: frame {frame.index} is {image.shape[1]}x{image.shape[0]} but the "
+            raise CamfxError(f"{self._video.name}: frame {frame.index} is {image.shape[1]}x{image.shape[0]} but the "
                              f"video began at {self._video.width}x{self._video.height}; size changes are not supported")
         if image.shape[1::-1] != self.padded:  # the last row and column repeated
             image = np.pad(image, ((0, self.padded[1] - image.shape[0]), (0, self.padded[0] - image.shape[1]), (0, 0)),
