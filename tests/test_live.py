@@ -277,7 +277,7 @@ def camera_opener_for(device):
 
 
 def test_auto_source_hands_the_probed_camera_to_the_capture(monkeypatch):
-    import camfx.app.cli as cli
+    import camfx.app.live as cli
     opened, said = [], []
 
     def fake_open(spec, **options):
@@ -294,7 +294,7 @@ def test_auto_source_hands_the_probed_camera_to_the_capture(monkeypatch):
 
 
 def test_auto_source_falls_back_to_the_demo_when_the_camera_will_not_open(monkeypatch):
-    import camfx.app.cli as cli
+    import camfx.app.live as cli
 
     def fake_open(spec, **options):
         if spec == 0:

@@ -11,11 +11,11 @@ import statistics
 import sys
 import time
 
-import cv2
 import numba
 import numpy as np
 
 from ..engine.chain import Chain, parse_chain
+from .common import add_config_option, build_registry, load_config
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 # The built-in filters, with a user kernel of the kind people write (a vertical relief).
@@ -27,6 +27,7 @@ BATCH = 5
 
 def opencv_edge(frame):
     """The edge filter done with OpenCV: gray, float Sobel x and y, magnitude, rounded to uint8."""
+    import cv2  # only for this command: camfx process never loads OpenCV
     gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     magnitude = cv2.convertScaleAbs(cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3),
                                                   cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)))
@@ -36,6 +37,7 @@ def opencv_edge(frame):
 def opencv_reference(f):
     """``ref(frame, dst=None)`` computing filter ``f``'s result with OpenCV, or None when OpenCV
     has no counterpart (third-party filters)."""
+    import cv2  # only for this command: camfx process never loads OpenCV
     from camfx_filters.emboss import EMBOSS
     from camfx_filters.sharpen import SHARPEN
     name = f.name
@@ -111,6 +113,7 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
               registry=None, progress=None):
     """Measure every filter of ``filters`` alone and ``chain`` as a whole; return a dict (the
     ``--json`` output)."""
+    import cv2  # only for this command: camfx process never loads OpenCV
     width, height = SIZES[size]
     from ..live.demo import DemoScene
     scene = DemoScene(width, height)
@@ -171,3 +174,21 @@ def main(size="1080p", filters=None, chain=DEFAULT_CHAIN, repeat=100, as_json=Fa
     result = run_bench(size, filters or DEFAULT_FILTERS, chain, repeat, tune, registry, progress)
     print(json.dumps(result, indent=1) if as_json else format_table(result), file=stream)
     return result
+
+
+def add_parser(commands):
+    bench = commands.add_parser("bench", help="time the filters and a chain against OpenCV on this machine")
+    bench.add_argument("--size", choices=["720p", "1080p", "4k"], default="1080p", help="frame size (default 1080p)")
+    bench.add_argument("--filters", metavar="SPEC", help="filters to time one by one (default: the built-ins)")
+    bench.add_argument("--chain", metavar="SPEC", default="blur,emboss,edge", help="chain to time as a whole")
+    bench.add_argument("--repeat", type=int, default=100, metavar="N", help="timed runs per filter (default 100)")
+    bench.add_argument("--json", action="store_true", help="machine-readable output")
+    bench.add_argument("--no-tune", action="store_true", help="default variants, no autotuning")
+    add_config_option(bench)
+    bench.set_defaults(run=cmd_bench)
+
+
+def cmd_bench(args):
+    config = load_config(args.config)
+    main(args.size, args.filters, args.chain, args.repeat, args.json, not args.no_tune, build_registry(config))
+    return 0

@@ -1,0 +1,28 @@
+"""What every command shares: the config option, the registry and the chain it builds."""
+from ..engine.chain import parse_chain
+from ..engine.registry import Registry
+from .config import load_config
+
+__all__ = ["add_config_option", "build_chain", "build_registry", "load_config", "override"]
+
+
+def add_config_option(parser):
+    parser.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+
+
+def build_registry(config):
+    """The registry of installed plugins plus the config's local plugins and named kernels."""
+    return Registry.discover(config["plugins"], config["kernels"], config.base_dir)
+
+
+def build_chain(args, config):
+    """The chain from ``--filters`` when given, else from the config's ``[chain]``."""
+    spec = args.filters if getattr(args, "filters", None) is not None else config["chain"]["filters"]
+    return parse_chain(spec, build_registry(config))
+
+
+def override(section, args, keys):
+    """A copy of a config section with the command-line options that were given put over it."""
+    merged = dict(section)
+    merged.update({k: getattr(args, k) for k in keys if getattr(args, k) is not None})
+    return merged

@@ -1,0 +1,56 @@
+"""``camfx filters`` (list the installed filters) and ``camfx warmup`` (compile a chain now)."""
+import numpy as np
+
+from ..errors import CamfxError
+from .common import add_config_option, build_chain, build_registry, load_config
+
+
+def add_parser(commands):
+    filters = commands.add_parser("filters", help="list every filter with its parameters and origin")
+    add_config_option(filters)
+    filters.set_defaults(run=cmd_filters)
+    warmup = commands.add_parser("warmup", help="compile the chain's filters now, so the first frame is fast")
+    warmup.add_argument("--filters", metavar="SPEC", help="filters to compile (default: the config's chain)")
+    add_config_option(warmup)
+    warmup.set_defaults(run=cmd_warmup)
+
+
+def cmd_filters(args):
+    config = load_config(args.config)
+    registry = build_registry(config)
+    failed = 0
+    for name in registry.names():
+        try:
+            cls = registry.get(name)
+        except CamfxError as error:
+            failed += 1
+            print(f"{name:<12} FAILED: {error}")
+            continue
+        params = ", ".join(_describe(p) for p in cls.parameters()) or "no parameters"
+        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        print(f"{name:<12} {params}")
+        print(f"{'':<12} {summary}")
+        print(f"{'':<12} from {registry.origin(name)}")
+    return 1 if failed else 0
+
+
+def _describe(parameter):
+    kind = getattr(parameter.annotation, "__name__", "")
+    default = "required" if parameter.default is parameter.empty else repr(parameter.default)
+    return f"{parameter.name}: {kind} = {default}"
+
+
+def cmd_warmup(args):
+    """Compile (or load from numba's cache) every kernel the chain can use, variants included."""
+    from ..engine.chain import announce_compilation
+    config = load_config(args.config)
+    chain = build_chain(args, config)
+    announce_compilation(chain)
+    frame = np.zeros((8, 8, 3), np.uint8)
+    for f in chain:
+        for variant in f.variants or [None]:
+            if variant is not None:
+                f.use(variant)
+            f(frame)
+    print(f"camfx: ready ({chain!r})")
+    return 0

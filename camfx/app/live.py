@@ -1,0 +1,106 @@
+"""``camfx live``: wires a source, the capture thread, the chain and the outputs together."""
+import numpy as np
+
+from ..errors import CamfxError
+from .common import add_config_option, build_chain, load_config, override
+
+
+def add_parser(commands):
+    live = commands.add_parser("live", help="filter a camera (or a file, stream or the demo) in a preview window",
+                               description="Run the filter chain on a camera, stream, file or the demo scene, "
+                                           "live, in a preview window. Options override config.toml.")
+    live.add_argument("--source", metavar="SRC",
+                      help="camera index (0), device (/dev/video2), video file, stream URL, or 'demo' "
+                           "(default: camera 0, or the demo scene when there is no camera)")
+    live.add_argument("--filters", metavar="SPEC", help='filter chain, e.g. "blur(ksize=9),emboss,edge"')
+    live.add_argument("--width", type=int, metavar="W", help="width to ask the camera for")
+    live.add_argument("--height", type=int, metavar="H", help="height to ask the camera for")
+    live.add_argument("--fps", type=float, metavar="F", help="frame rate to ask the camera for")
+    live.add_argument("--fourcc", metavar="CODE", help="pixel format to ask the camera for, e.g. MJPG")
+    add_config_option(live)
+    live.add_argument("--headless", action="store_true", default=None, help="no window (servers, tests)")
+    live.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
+    live.add_argument("--loop", action="store_true", default=None, help="restart a file source at its end")
+    live.add_argument("--record", metavar="PATH", help="record the filtered frames to PATH (.mp4, .avi, .mkv)")
+    live.add_argument("--strict", action="store_true", default=None,
+                      help="always filter at full size (no frame-rate governor)")
+    live.set_defaults(run=cmd_live)
+
+
+def cmd_live(args):
+    from ..live.capture import Capture
+    from ..live.governor import Governor
+    from ..live.loop import KEYS_HELP, LiveLoop, note, tune_chain
+    from ..outputs.window import NoWindow, Window, check_display
+    from ..outputs.recorder import check_record_path
+
+    config = load_config(args.config)
+    capture_settings = override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
+    live = override(config["live"], args, ("headless", "strict"))
+    _check_live_settings(capture_settings, live, args)
+    if not live["headless"]:
+        check_display()
+    if args.record:
+        check_record_path(args.record)
+    chain = build_chain(args, config)
+
+    options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
+    capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
+                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
+    try:
+        source = capture.open()
+        if hasattr(source, "report"):
+            note(source.report)
+            for warning in source.warnings:
+                note(f"warning: {warning}")
+        # Tuned on a blank frame of the source's size before reading starts: the kernels' cost
+        # does not depend on the picture, and no frame is dropped meanwhile. Then the chosen
+        # kernels are loaded (or compiled) by one run, not on the first frame.
+        blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
+        tune_chain(chain, blank)
+        chain.warm(blank)
+        note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
+        with (NoWindow() if live["headless"] else Window()) as window, capture:
+            governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+            loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
+                            output_dir=live["output_dir"], hud=live["hud"], governor=governor)
+            print(loop.run(), flush=True)
+    finally:
+        capture.close()
+    return 0
+
+
+def _check_live_settings(capture, live, args):
+    """Refuse values that would only fail later, naming the option."""
+    for key in ("width", "height", "fps"):
+        if capture[key] <= 0:
+            raise CamfxError(f"--{key} must be positive, got {capture[key]}")
+    fourcc = capture["fourcc"]
+    if fourcc != "auto" and not (len(fourcc) == 4 and fourcc.isascii() and fourcc.isprintable()):
+        raise CamfxError(f"--fourcc must be 'auto' or four characters such as MJPG, got {fourcc!r}")
+    for key in ("stall_timeout", "reconnect_timeout"):
+        if live[key] <= 0:
+            raise CamfxError(f"live.{key} must be positive, got {live[key]}")
+    if live["target_fps"] < 0:
+        raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
+    if args.frames is not None and args.frames <= 0:
+        raise CamfxError(f"--frames must be positive, got {args.frames}")
+
+
+def _source_opener(spec, options, note):
+    """What the capture calls to open (and reopen) the source. ``"auto"``: camera 0 when this
+    machine has one that opens, else the demo scene, said in one line. The camera opened to find
+    that out is the one the capture gets first (a second open costs a real camera a second)."""
+    from ..live.sources import any_camera, open_source  # OpenCV loads only for the live view
+    if spec != "auto":
+        return lambda: open_source(spec, **options)
+    fallback = "playing the built-in demo scene (pick a source with --source)"
+    if not any_camera():
+        note(f"no camera found; {fallback}")
+        return lambda: open_source("demo", **options)
+    try:
+        opened = [open_source(0, **options)]
+    except CamfxError as error:
+        note(f"{error}; {fallback}")
+        return lambda: open_source("demo", **options)
+    return lambda: opened.pop() if opened else open_source(0, **options)
