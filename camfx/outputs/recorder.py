@@ -76,7 +76,7 @@ class Recorder(Sink):
             self._write(frame)
         except (OSError, av.FFmpegError) as error:  # a full disk, a file too large, a vanished folder
             reason = getattr(error, "strerror", None) or str(error)
-            raise CamfxError(f"{self.path}: cannot write ({reason}); recording stopped, nothing kept") from None
+            raise CamfxError(f"{self.path}: cannot write ({reason}), recording stopped, nothing kept") from None
         self._failed = False
 
     def _write(self, frame):
