@@ -428,7 +428,7 @@ def test_commands_from_another_thread_take_effect_between_two_frames():
     (lambda commands: commands.replace_chain("blurr, edge"), "blurr, edge"),
     (lambda commands: commands.replace_chain("blur(ksize=4)"), "blur(ksize=4)"),
     (lambda commands: commands.set_parameter(0, "ksize", 4), "blur(ksize=4)"),
-    (lambda commands: commands.set_parameter(0, "sizе", 3), "blur(sizе=3)"),
+    (lambda commands: commands.set_parameter(0, "size", 3), "blur(size=3)"),
 ])
 def test_a_bad_command_is_refused_with_the_command_lines_message_and_the_chain_is_left_as_it_was(command, cli_spec):
     from_cli = camfx_cli("live", "--headless", "--source", "demo", "--filters", cli_spec)

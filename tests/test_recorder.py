@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from camfx.frame import Frame
 from camfx.live.demo import DemoScene
 from camfx.outputs.recorder import Recorder
 from doubles import ScriptedWindow
@@ -184,3 +185,21 @@ def test_an_existing_recording_is_replaced_only_with_overwrite(tmp_path):
     assert replaced.returncode == 0, replaced.stderr
     assert read_recording(out)[0] == "h264" and len(read_recording(out)[3]) == 10
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
+
+
+def test_each_frame_plays_at_its_capture_time(tmp_path):
+    times = [100.0, 100.1, 100.5, 100.55, 102.0, 102.0333]  # capture clock: any origin, any gaps
+    scene = DemoScene(160, 120)
+    out = tmp_path / "gaps.mkv"
+    with Recorder(out, 30) as recorder:
+        for i, t in enumerate(times):
+            recorder.write(Frame(scene.frame(i), i, t))
+    codec, pixel_format, _, frames = read_recording(out)
+    assert (codec, pixel_format) == ("h264", "yuv420p")
+    assert [t for t, _ in frames] == pytest.approx([t - times[0] for t in times], abs=1e-3)  # Matroska: 1 ms
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gaps.mkv"]
+
+
+def test_a_recording_that_never_got_a_frame_leaves_nothing(tmp_path):
+    Recorder(tmp_path / "empty.mp4", 30).close()
+    assert list(tmp_path.iterdir()) == []
