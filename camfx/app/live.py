@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import CamfxError
+from ..text import chain_label
 from .common import add_config_option, build_chain, load_config, override
 
 
@@ -59,7 +60,7 @@ def cmd_live(args):
         blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
         tune_chain(chain, blank)
         chain.warm(blank)
-        note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
+        note(f"{source.name} -> {chain_label(chain)}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
         with (NoWindow() if live["headless"] else Window()) as window, capture:
             governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
             loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,

@@ -13,6 +13,7 @@ from ..errors import CamfxError
 from .hud import draw_hud, hud_lines
 from ..outputs.recorder import Recorder
 from .stats import LiveStats
+from ..text import plural
 
 KEYS_HELP = "keys: 1-9 toggle a filter, space pause, s snapshot, r record, h HUD, q quit"
 
@@ -189,8 +190,8 @@ class LiveLoop:
         if self.recorder is not None:
             recorder, self.recorder = self.recorder, None
             path = recorder.close()
-            dropped = f", {recorder.dropped} frames dropped by a slow disk" if recorder.dropped else ""
-            note(f"recorded {recorder.written} frames to {path}{dropped}")
+            dropped = f", {plural(recorder.dropped, 'frame')} dropped by a slow disk" if recorder.dropped else ""
+            note(f"recorded {plural(recorder.written, 'frame')} to {path}{dropped}")
 
     def _new_path(self, suffix):
         """A new file name in the output folder that clobbers nothing."""
