@@ -168,3 +168,15 @@ def test_a_filter_that_cannot_be_built_is_named():
     with pytest.raises(FilterCheckError, match=r"invert: could not be built with \{'amount': 300\}: ValueError: "
                                                r"amount must be an integer from 0 to 255, got 300"):
         check_filter(Invert, amount=300)
+
+
+def test_the_readme_plugin_example_keeps_the_contract():
+    """The README's plugin example, run as written."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    source = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "class Threshold" in block)
+    namespace = {}
+    exec(compile(source, "README.md", "exec"), namespace)
+    check_filter(namespace["Threshold"])
+    check_filter(namespace["Threshold"], level=10)
