@@ -23,8 +23,8 @@ from camfx.live.sources import Camera, VideoFile, any_camera
 from conftest import CLIP_FRAMES
 from doubles import ClipCamera, ScriptedWindow
 
-SUMMARY = re.compile(r"^(\d+) frames shown, (\d+) dropped, [\d.]+ fps mean, frame time p50 [\d.]+ ms "
-                     r"p99 [\d.]+ ms, latency mean [\d.]+ ms(?P<outputs>(?:; [^;]+: \d+ frames, \d+ dropped(?: \(failed: .*?\))?)*)$",
+SUMMARY = re.compile(r"^(\d+) frames? shown, (\d+) dropped, [\d.]+ fps mean, frame time p50 [\d.]+ ms "
+                     r"p99 [\d.]+ ms, latency mean [\d.]+ ms(?P<outputs>(?:; [^;]+: \d+ frames?, \d+ dropped(?: \(failed: .*?\))?)*)$",
                      re.M)
 
 

@@ -66,7 +66,7 @@ def read_recording(path):
 
 def output_counts(summary, name):
     """(frames, dropped) of the output ``name`` in a summary line."""
-    match = re.search(rf"; {re.escape(name)}: (\d+) frames, (\d+) dropped", summary)
+    match = re.search(rf"; {re.escape(name)}: (\d+) frames?, (\d+) dropped", summary)
     assert match, summary
     return int(match.group(1)), int(match.group(2))
 
@@ -88,9 +88,10 @@ def test_a_recording_keeps_wall_clock_time_when_the_chain_drops_frames(tmp_path)
     assert len(frames) == output_counts(summary, f"record:{out}")[0] == shown
     numbers = [frame_number(image) for _, image in frames]
     assert numbers == sorted(set(numbers)) and numbers[-1] - numbers[0] > 60
-    # Each frame plays at the time its source frame was captured ...
-    for (t, _), n in zip(frames, numbers):
-        assert t == pytest.approx((n - numbers[0]) / 30, abs=0.05)
+    # Each frame plays at the time its source frame was captured (a frame the capture thread
+    # published late, on a busy machine, keeps that lateness) ...
+    errors = [abs(t - (n - numbers[0]) / 30) for (t, _), n in zip(frames, numbers)]
+    assert np.median(errors) < 0.005 and max(errors) < 0.1
     # ... so the recording lasts the wall time it covers (the frames alone would last half of it).
     wall = (numbers[-1] - numbers[0] + 1) / 30
     assert duration == pytest.approx(wall, rel=0.10)
@@ -154,7 +155,7 @@ def test_a_failing_disk_stops_the_recording_in_one_line_and_the_loop_goes_on(tmp
     assert result.returncode == 0, result.stderr
     summary = result.stdout.strip()
     assert SUMMARY.fullmatch(summary).group(1) == "90"  # the loop went on to the end
-    assert re.search(rf"; record:{re.escape(str(out))}: \d+ frames, \d+ dropped \(failed: .*File too large", summary)
+    assert re.search(rf"; record:{re.escape(str(out))}: \d+ frames?, \d+ dropped \(failed: .*File too large", summary)
     failures = [line for line in result.stderr.splitlines() if "rec.mp4" in line and "recording to" not in line]
     assert len(failures) == 1 and "recording stopped" in failures[0], result.stderr
     assert "Traceback" not in result.stderr
