@@ -127,7 +127,8 @@ class DaskExecutor:
             return ("end", index, {"status": "cancelled"})
         error = future.exception()
         if isinstance(error, self._distributed.KilledWorker):
-            return ("lost", index, f"Dask worker {self._where.get(index, '')} died".replace("  ", " "))
+            where = self._where.get(index)
+            return ("lost", index, f"its Dask worker{', ' + where + ',' if where else ''} died")
         return ("end", index, {"status": "failed", "error": f"{type(error).__name__}: {error}"})
 
     def cancel(self):

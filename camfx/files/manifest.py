@@ -97,19 +97,23 @@ class Manifest:
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._drop_line_cut_short()
             self._file = open(self.path, "a", encoding="utf-8")
-            if self._file.tell() and not self._ends_with_newline():
-                self._file.write("\n")  # after a line cut short by a kill
         self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
         self._last[recipe.input] = record
         return record
 
-    def _ends_with_newline(self):
-        with open(self.path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
+    def _drop_line_cut_short(self):
+        """A last line without its newline is a record a kill cut short: it goes."""
+        try:
+            with open(self.path, "rb+") as f:
+                data = f.read()
+                if data and not data.endswith(b"\n"):
+                    f.truncate(data.rfind(b"\n") + 1)
+        except FileNotFoundError:
+            pass
 
     def close(self):
         if self._file is not None:

@@ -75,7 +75,7 @@ class WorkerPool:
         worker.conn.close()
         self._workers.remove(worker)
         if worker.job is not None:
-            self._events.append(("lost", worker.job.index, f"worker {worker.name} {_death(worker.process.exitcode)}"))
+            self._events.append(("lost", worker.job.index, f"its worker, {worker.name}, died ({_death(worker.process.exitcode)})"))
 
     def cancel(self):
         """Drop the queue, ask the running files to stop, wait for them to clean up (killing a
@@ -177,7 +177,7 @@ class _Once:
 def _death(exitcode):
     if exitcode is not None and exitcode < 0:
         try:
-            return f"was killed by {signal.Signals(-exitcode).name}"
+            return f"killed by {signal.Signals(-exitcode).name}"
         except ValueError:
-            return f"was killed by signal {-exitcode}"
-    return f"exited with status {exitcode}"
+            return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}"

@@ -131,12 +131,13 @@ class BatchProgress:
         self._running.pop(index, None)
 
     def finished(self, index, ok, frames=None):
-        """A file is done (``ok``) or failed, with ``frames`` written."""
-        self._running.pop(index, None)
+        """A file is done (``ok``) or failed, with ``frames`` written (default: as counted)."""
+        counted = self._running.pop(index, [0])[0]
+        count = counted if frames is None else frames
+        self._frames_finished += count  # a failed file's frames were work done too
         if ok:
             self.done += 1
-            self._frames_finished += frames or 0
-            self._lengths.append(frames or 0)
+            self._lengths.append(count)
         else:
             self.failed += 1
         if self._bar is not None:
