@@ -20,6 +20,7 @@ from camfx.app.process import expand_inputs
 from camfx.errors import CamfxError
 from camfx.files import parts
 from camfx.files.batch import ChainSpec, process_batch
+from camfx.files.cluster import NO_DASHBOARD
 from camfx.files.manifest import FILE_NAME, Manifest, Recipe
 from camfx.files.process import Settings
 from camfx.files.progress import BatchProgress
@@ -94,7 +95,7 @@ def cluster():
     settings = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
     with dask.config.set(settings):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                      silence_logs=50) as local:
+                                      silence_logs=50, scheduler_kwargs=NO_DASHBOARD) as local:
             yield local.scheduler_address
 
 

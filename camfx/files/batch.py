@@ -17,7 +17,9 @@ Every executor has ``submit(job)``, ``poll(timeout)`` (the events since the last
 ``cancel()`` (stop everything, wait for running files to clean up; returns the last events) and
 ``close()``.
 """
+import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -31,7 +33,7 @@ from ..engine.registry import Registry
 from ..errors import CamfxError
 from . import parts
 from .manifest import FILE_NAME, Manifest, Recipe
-from .process import Settings, _message, _same_file, _sigterm_as_interrupt, plan, process_file, tune_for_throughput
+from .process import Settings, _message, _same_file, plan, process_file, tune_for_throughput
 from .progress import BatchProgress, Progress
 
 
@@ -286,12 +288,11 @@ def process_batch(inputs, output, chain, settings=Settings(), *, jobs=1, cluster
             book.close()
         return result
     coordinator = _Coordinator(todo, recipes, book, retries, len(pairs), stream, tty)
-    with _sigterm_as_interrupt():
-        try:
-            coordinator.run(lambda: _executor(jobs, cluster, settings, coordinator), result)
-        finally:
-            if book is not None:
-                book.close()
+    try:
+        coordinator.run(lambda: _executor(jobs, cluster, settings, coordinator), result)
+    finally:
+        if book is not None:
+            book.close()
     return result
 
 
@@ -334,6 +335,43 @@ def _by_folder(pairs):
     return folders
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM as KeyboardInterrupt, but only inside ``allowed()`` blocks (waiting for
+    events, or running a file in this process); one that comes while the books are being kept
+    (a manifest line written, a count not yet raised) waits for the next such block, so that
+    what the summary says and what the manifest holds agree. Outside the main thread: no change."""
+
+    def __init__(self):
+        self._allowed = False
+        self._pending = None
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def _handle(self, signum, frame):
+        if self._allowed:
+            raise KeyboardInterrupt(f"signal {signum}")
+        self._pending = signum
+
+    @contextlib.contextmanager
+    def allowed(self):
+        if self._pending is not None:
+            raise KeyboardInterrupt(f"signal {self._pending}")
+        self._allowed = True
+        try:
+            yield
+        finally:
+            self._allowed = False
+
+
 class _Coordinator:
     """Hands the jobs to an executor and keeps the books: retries, the manifest, the progress
     display, the per-file lines and the summary."""
@@ -363,15 +401,20 @@ class _Coordinator:
     def run(self, make_executor, result):
         self.result = result
         executor = None
+        interrupts = _Interrupts()
         try:
-            executor = make_executor()
-            for job in self.jobs.values():
-                self._submit(executor, job)
-            while self.open:
-                for event in executor.poll(0.2):
-                    self.handle(event, executor)
-                if self.display is not None:
-                    self.display.tick()
+            with interrupts:
+                with interrupts.allowed():
+                    executor = make_executor()
+                for job in self.jobs.values():
+                    self._submit(executor, job)
+                while self.open:
+                    with interrupts.allowed():
+                        events = executor.poll(0.2)
+                    for event in events:
+                        self.handle(event, executor)
+                    if self.display is not None:
+                        self.display.tick()
         except KeyboardInterrupt:
             result.interrupted = True
             if executor is not None:

@@ -26,6 +26,9 @@ INSTALL = "--cluster needs Dask's distributed scheduler: pip install 'camfx[clus
 # How long to wait for the first worker of a scheduler, and for running files to stop, seconds.
 WORKER_TIMEOUT = 60.0
 CANCEL_TIMEOUT = 15.0
+# No dashboard, and the scheduler's small HTTP server (health checks) on a free port rather than
+# 8787, which another cluster on the machine may hold.
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": ":0"}
 
 
 def _import_distributed():
@@ -75,6 +78,7 @@ class DaskExecutor:
         self._topic = f"camfx-{self._id}"
         self._stop = distributed.Event(f"camfx-stop-{self._id}", client=self.client)
         self._events = queue.Queue()
+        self._taken = []
         self._futures = {}  # index -> the current Future
         self._where = {}  # index -> the worker that started it
         self._budgets = self._thread_budgets()
@@ -102,14 +106,16 @@ class DaskExecutor:
         future.add_done_callback(lambda f, index=job.index: self._events.put(("done", index, f)))
 
     def poll(self, timeout):
-        events = []
+        # Items taken off the queue wait in _taken until translated, so that a Ctrl-C in between
+        # loses none of them (cancel() returns them).
         try:
-            events.append(self._events.get(timeout=timeout))
+            self._taken.append(self._events.get(timeout=timeout))
             while True:
-                events.append(self._events.get_nowait())
+                self._taken.append(self._events.get_nowait())
         except queue.Empty:
             pass
-        return [e for e in map(self._translate, events) if e is not None]
+        taken, self._taken = self._taken, []
+        return [e for e in map(self._translate, taken) if e is not None]
 
     def _translate(self, event):
         kind, index, *payload = event
@@ -137,13 +143,11 @@ class DaskExecutor:
         waiting = {i: f for i, f in self._futures.items() if i not in self._where}
         self.client.cancel(list(waiting.values()))
         running = [f for i, f in self._futures.items() if i in self._where]
-        events = []
         try:
             self._distributed.wait(running, timeout=CANCEL_TIMEOUT)
         except (TimeoutError, KeyboardInterrupt):
             pass
-        events = self.poll(0.1)
-        return events
+        return self.poll(0.1)
 
     def close(self):
         if self.client is not None:
@@ -230,7 +234,8 @@ def _serve_local_cluster(workers):
     settings = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
     with dask.config.set(settings):
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                                           scheduler_kwargs=NO_DASHBOARD)
     with cluster:
         print(cluster.scheduler_address, flush=True)
         sys.stdin.read()

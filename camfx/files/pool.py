@@ -62,9 +62,9 @@ class WorkerPool:
         try:
             while worker.conn.poll():
                 event = worker.conn.recv()
+                self._events.append(event)  # first: a Ctrl-C from here on loses no event
                 if event[0] == "end":
                     worker.job = None
-                self._events.append(event)
         except (EOFError, OSError):
             pass
         if not worker.process.is_alive():

@@ -6,18 +6,14 @@ encode in overlapping threads (a long one as two halves at once, see :mod:`camfx
 into a part file beside the target (:mod:`camfx.files.parts`) that is renamed over it only when
 complete.
 """
-import contextlib
 import ctypes
 import ctypes.util
 import os
-import signal
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-
-from ..errors import CamfxError
+from ..errors import CamfxError, PluginError
 from . import parts
 from .encode import SecondHalf, encode, prepare
 from .progress import Progress
@@ -167,23 +163,8 @@ def _sync(path):
 
 def _message(error, src):
     """A one-line reason that names the file."""
+    if isinstance(error, PluginError):  # about the filter, not the file: say which file it was on
+        return f"{src}: {error}"
     if isinstance(error, CamfxError):
         return str(error)
     return f"{src}: {getattr(error, 'strerror', None) or error}"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """Treat SIGTERM like Ctrl-C, so that a killed run also cleans up its temporary file."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
