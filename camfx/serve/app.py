@@ -31,6 +31,7 @@ import json
 
 from aiohttp import WSMsgType, web
 
+from ..engine.chain import parse_spec
 from ..outputs.sink import note
 from .describe import describe_chain, describe_filters, jsonable
 from .guard import Guard
@@ -96,6 +97,7 @@ class Server:
         self.max_viewers = max_viewers
         self.write_timeout, self.command_timeout, self.tick = write_timeout, command_timeout, tick
         self.mjpeg_viewers = 0
+        self._streams = {}            # id -> request, of the MJPEG viewers
         self.peers = set()
         self.sockets = set()
         self.skipped = 0              # frames MJPEG viewers skipped because they were not ready
@@ -180,6 +182,7 @@ class Server:
             signal = self.stream.signal()
             self.stream.jpeg_wanted += 1
             self.mjpeg_viewers += 1
+            self._streams[id(request)] = request
             last = None
             try:
                 while True:
@@ -205,7 +208,12 @@ class Server:
             finally:
                 self.stream.jpeg_wanted -= 1
                 self.mjpeg_viewers -= 1
+                self._streams.pop(id(request), None)
             return response
+
+    def transports(self):
+        """The connections of the MJPEG viewers (to see what each one holds buffered)."""
+        return [r.transport for r in self._streams.values() if r.transport is not None]
 
     async def snapshot_jpeg(self, request):
         frame = self.stream.frame
@@ -250,13 +258,18 @@ class Server:
         enabled = body.get("enabled")
         if enabled is not None and not (isinstance(enabled, list) and all(isinstance(e, bool) for e in enabled)):
             raise ApiError(400, f"enabled must be a list of true/false, one per step, got {enabled!r}")
-        chain = await self._command(self.commands.replace_chain, body["filters"])
         if enabled is not None:
-            if len(enabled) != len(chain):
-                raise ApiError(400, f"enabled has {len(enabled)} values for {len(chain)} steps")
-            # Queued right behind the new chain, so the loop makes them together.
-            for i in [i for i, on in enumerate(enabled) if not on]:
-                await self._command(self.commands.toggle, i)
+            try:
+                steps = len(parse_spec(body["filters"]))
+            except ValueError as error:
+                raise ApiError(400, str(error)) from None
+            if len(enabled) != steps:
+                raise ApiError(400, f"enabled has {len(enabled)} values for {steps} steps")
+        await self._command(self.commands.replace_chain, body["filters"])
+        # The steps to switch off are queued right behind the new chain, so the loop makes them
+        # between the same two frames.
+        for i in [i for i, on in enumerate(enabled or []) if not on]:
+            await self._command(self.commands.toggle, i)
         return await self._chain_now()
 
     async def toggle(self, request):

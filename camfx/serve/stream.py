@@ -53,6 +53,9 @@ class StreamSink(Sink):
     # -- the sink's thread -------------------------------------------------------------------
 
     def write(self, frame):
+        if self._last[0] is not None and frame.index < self._last[0]:  # numbering started again
+            with self._encode_lock:
+                self._last = (None, b"", b"")
         self.frame = frame
         if self.jpeg_wanted:
             self._encoded(frame)  # encoded here, off the loop and off the server, before any viewer asks
@@ -67,8 +70,9 @@ class StreamSink(Sink):
     # -- any thread --------------------------------------------------------------------------
 
     def jpeg(self, frame=None):
-        """``(index, bytes)``: the newest frame (or ``frame``) as JPEG, encoded at most once per
-        frame whoever asks; ``(None, b"")`` before the first frame."""
+        """``(index, bytes)``: the newest frame as JPEG (``frame``, or a newer one when that is
+        encoded already), encoded at most once per frame whoever asks; ``(None, b"")`` before
+        the first frame."""
         index, data, _ = self._encoded(frame or self.frame)
         return index, data
 
@@ -79,7 +83,7 @@ class StreamSink(Sink):
         frame = frame or self.frame
         if not encode:
             index, _, part = self._last  # one read of the tuple: consistent without the lock
-            if frame is None or index != frame.index:
+            if frame is None or index is None or index < frame.index:
                 return (None if frame is None else frame.index), None
             return index, part
         index, _, part = self._encoded(frame)
@@ -89,18 +93,15 @@ class StreamSink(Sink):
         if frame is None:
             return None, b"", b""
         with self._encode_lock:
-            if self._last[0] == frame.index:
-                return self._last
+            if self._last[0] is not None and frame.index <= self._last[0]:
+                return self._last  # this frame, or a newer one, is encoded already: that one will do
             ok, buffer = cv2.imencode(".jpg", frame.image, (cv2.IMWRITE_JPEG_QUALITY, self.quality))
             if not ok:  # OpenCV encodes any uint8 gray or BGR image; this would be a bug
                 raise RuntimeError(f"JPEG encoding failed for a {frame.image.shape} frame")
             self.encodes += 1
             data = buffer.tobytes()
-            encoded = (frame.index, data, multipart_part(data))
-            # An older frame asked for late must not replace the newest frame's bytes.
-            if self._last[0] is None or frame.index > self._last[0]:
-                self._last = encoded
-            return encoded
+            self._last = (frame.index, data, multipart_part(data))
+            return self._last
 
     # -- the web server's event loop ---------------------------------------------------------
 
