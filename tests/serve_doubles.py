@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from camfx import parse_chain
 from camfx.frame import Frame
@@ -89,6 +90,15 @@ class PumpDouble:
         self._stop.set()
 
     def status(self):
-        return {"fps": 1 / self.period, "frames": self.frames, "paused": self.paused,
-                "recording": None if self.recording is None else str(self.recording),
-                "source": {"name": "still", "state": self.state}}
+        """The keys of LiveLoop.status() that the server and the page use."""
+        return {"source": "still", "state": self.state, "running": not self._stop.is_set(), "paused": self.paused,
+                "frames": self.frames, "dropped": 0, "fps": 1 / self.period, "frame_ms_p50": 1.0,
+                "frame_ms_p99": 2.0, "latency_ms": 3.0, "size": [self.image.shape[1], self.image.shape[0]],
+                "filters": [{"name": f.name, "spec": repr(f), "enabled": on, "ms": 0.5}
+                            for f, on in zip(self.chain.filters, self.chain.enabled)],
+                "recording": None if self.recording is None else str(self.recording)}
+
+
+def mad(a, b):
+    """Mean absolute difference of two pictures."""
+    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))

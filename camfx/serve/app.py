@@ -106,6 +106,7 @@ class Server:
         self._filters = None
         self._chain_seen = None
         self._ticker = None
+        self._closing = False
 
     # -- assembly ------------------------------------------------------------------------------
 
@@ -157,6 +158,8 @@ class Server:
         self._ticker = asyncio.create_task(self._push_stats())
 
     async def _shutdown(self, app):
+        self._closing = True
+        self.stream.signal().wake()  # MJPEG viewers waiting for a frame see that it is over
         if self._ticker is not None:
             self._ticker.cancel()
         for socket in list(self.sockets):
@@ -187,6 +190,8 @@ class Server:
             try:
                 while True:
                     frame = await signal.next_frame(last, timeout=1.0)
+                    if self._closing:
+                        break
                     if frame is None:
                         if self.stream.closed or _gone(request):
                             break

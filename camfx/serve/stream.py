@@ -140,6 +140,10 @@ class FrameSignal:
         except RuntimeError:  # the event loop was closed: nobody is listening any more
             self.sink.forget(self.loop)
 
+    def wake(self):
+        """From the event loop's thread: wake every waiter now (they look at the state again)."""
+        self._resolve(self.sink.frame)
+
     def _resolve(self, frame):
         current, self._next = self._next, self.loop.create_future()
         if not current.done():
@@ -147,13 +151,17 @@ class FrameSignal:
 
     async def next_frame(self, after=None, timeout=None):
         """The newest frame with an index above ``after`` (any frame when None), waiting for one
-        if need be; None when the stream ended or nothing came within ``timeout`` seconds."""
-        while True:
+        if need be. None when the stream ended, when nothing came within ``timeout`` seconds,
+        or when :meth:`wake` woke the waiters without a new frame: the caller looks at its
+        state and asks again."""
+        for waited in (False, True):
             frame = self.sink.frame
             if self.sink.closed:
                 return None
             if frame is not None and (after is None or frame.index > after):
                 return frame
+            if waited:
+                return None
             try:
                 await asyncio.wait_for(asyncio.shield(self._next), timeout)
             except TimeoutError:

@@ -38,10 +38,12 @@ class StreamTrack(MediaStreamTrack):
     async def recv(self):
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self._signal.next_frame(self._last)
-        if frame is None:  # the stream ended
-            self.stop()
-            raise MediaStreamError
+        frame = None
+        while frame is None:
+            frame = await self._signal.next_frame(self._last)
+            if self._signal.sink.closed or self.readyState != "live":  # the stream ended
+                self.stop()
+                raise MediaStreamError
         if self._last is not None:
             self.skipped += max(0, frame.index - self._last - 1)
         self._last = frame.index

@@ -239,27 +239,29 @@ function addFilter() {
 
 // -- figures and state, pushed by camfx ---------------------------------------------------------
 
-function ms(seconds) {
-  return seconds === null || seconds === undefined ? "–" : (seconds * 1000).toFixed(1);
+function fixed(value, digits = 1) {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
 }
 
+// The figures of LiveLoop.status() (the HUD's), plus the server's viewers.
 function showStats(s) {
-  const lines = [];
-  const frameTime = s.frame_time || {};
-  lines.push(`${(s.fps ?? 0).toFixed(1)} fps   frame p50 ${ms(frameTime.p50)} ms  p99 ${ms(frameTime.p99)} ms   ` +
-             `latency ${ms(s.latency)} ms   dropped ${s.dropped ?? 0}`);
+  const lines = [
+    `${fixed(s.fps)} fps   frame p50 ${fixed(s.frame_ms_p50)} ms  p99 ${fixed(s.frame_ms_p99)} ms   ` +
+    `latency ${fixed(s.latency_ms)} ms   dropped ${s.dropped ?? 0}`,
+  ];
   if (Array.isArray(s.filters) && s.filters.length) {
-    lines.push(s.filters.map((f, i) => `${i + 1}:${f.name} ${f.enabled === false ? "off" : ms(f.time) + " ms"}`).join("   "));
+    lines.push(s.filters.map((f, i) => `${i + 1}:${f.name} ${f.enabled ? fixed(f.ms) + " ms" : "off"}`).join("   "));
   }
+  if (Array.isArray(s.size)) lines.push(`${s.size[0]}x${s.size[1]}` + (s.governor ? `   ${s.governor}` : ""));
   const v = s.viewers || {};
   lines.push(`viewers: ${v.mjpeg ?? 0} MJPEG, ${v.webrtc ?? 0} WebRTC (at most ${v.max ?? "?"})`);
-  if (s.governor) lines.push(`governor: ${s.governor}`);
   $("hud").textContent = lines.join("\n");
 
-  const state = (s.source && s.source.state) || "unknown";
+  const state = s.running === false && s.state === "live" ? "ended" : (s.state || "unknown");
   const badge = $("source");
-  badge.textContent = s.source && s.source.name ? `${s.source.name}: ${state}` : state;
+  badge.textContent = s.source ? `${s.source}: ${state}` : state;
   badge.className = `badge ${state}`;
+  badge.dataset.state = state;
   paused = Boolean(s.paused);
   recording = Boolean(s.recording);
   $("pause").textContent = paused ? "Resume" : "Pause";
