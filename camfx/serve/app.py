@@ -183,7 +183,6 @@ class Server:
                 **NO_STORE, "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}"})
             await response.prepare(request)
             signal = self.stream.signal()
-            self.stream.jpeg_wanted += 1
             self.mjpeg_viewers += 1
             self._streams[id(request)] = request
             last = None
@@ -197,7 +196,7 @@ class Server:
                             break
                         continue
                     index, part = self.stream.mjpeg_part(frame, encode=False)
-                    if part is None:  # came before this viewer asked for JPEG: encode it off the event loop
+                    if part is None:  # the first viewer to want this frame encodes it, off the event loop
                         index, part = await asyncio.to_thread(self.stream.mjpeg_part, frame)
                     if last is not None:
                         self.skipped += max(0, index - last - 1)
@@ -211,7 +210,6 @@ class Server:
             except ConnectionError:
                 pass  # the viewer left
             finally:
-                self.stream.jpeg_wanted -= 1
                 self.mjpeg_viewers -= 1
                 self._streams.pop(id(request), None)
             return response

@@ -4,8 +4,9 @@ The live loop's :class:`~camfx.outputs.sink.Output` calls :meth:`StreamSink.writ
 thread. The sink keeps only the newest frame and wakes the viewers waiting on the web server's
 event loop; each viewer then takes whatever is newest when it is ready for more, so a viewer on a
 slow link skips frames (counted) and holds at most one frame, never a queue. A frame is
-JPEG-encoded at most once, on the sink's thread and only while someone wants JPEG, however many
-MJPEG viewers there are: they all send the same bytes.
+JPEG-encoded when the first viewer asks for it, at most once however many MJPEG viewers there
+are (they all send the same bytes), and never when no viewer takes it: the encoder works at the
+pace of the viewers, not of the loop.
 """
 import asyncio
 import threading
@@ -31,9 +32,6 @@ class StreamSink(Sink):
         The newest frame written.
     encodes : int
         JPEG encodings done so far (at most one per frame).
-    jpeg_wanted : int
-        How many viewers want every frame as JPEG (the MJPEG streams); while it is 0 no frame is
-        encoded except for a snapshot.
     """
 
     name = "stream"
@@ -44,7 +42,6 @@ class StreamSink(Sink):
         self.quality = quality
         self.frame = None
         self.encodes = 0
-        self.jpeg_wanted = 0
         self.closed = False
         self._last = (None, b"", b"")        # (frame index, JPEG, MJPEG part) of the newest encode
         self._encode_lock = threading.Lock()
@@ -57,8 +54,6 @@ class StreamSink(Sink):
             with self._encode_lock:
                 self._last = (None, b"", b"")
         self.frame = frame
-        if self.jpeg_wanted:
-            self._encoded(frame)  # encoded here, off the loop and off the server, before any viewer asks
         for signal in list(self._waiters):
             signal.notify(frame)
 
