@@ -162,6 +162,8 @@ class Server:
         self.stream.signal().wake()  # MJPEG viewers waiting for a frame see that it is over
         if self._ticker is not None:
             self._ticker.cancel()
+        with contextlib.suppress(Exception):  # the pages' last word: the loop's final state
+            await self._broadcast({"type": "stats", "stats": self.status()})
         for socket in list(self.sockets):
             await socket.close(code=1001, message=b"camfx is stopping")
         await asyncio.gather(*(peer.close() for peer in list(self.peers)), return_exceptions=True)
@@ -408,11 +410,12 @@ def _gone(request):
     return request.transport is None or request.transport.is_closing()
 
 
-async def start(server, host, port):
-    """Start serving ``server`` on ``host``:``port`` (0: any free port) in the running event
-    loop; return the aiohttp runner (``await runner.cleanup()`` stops it) and the port."""
+async def start(server, host="127.0.0.1", port=0, sock=None):
+    """Start serving ``server`` on ``host``:``port`` (0: any free port), or on the listening
+    socket ``sock``, in the running event loop; return the aiohttp runner (``await
+    runner.cleanup()`` stops it) and the port."""
     runner = web.AppRunner(server.app(), handler_cancellation=True, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.SockSite(runner, sock) if sock is not None else web.TCPSite(runner, host, port)
     await site.start()
     return runner, runner.addresses[0][1]

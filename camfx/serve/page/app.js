@@ -285,8 +285,11 @@ function connectEvents(delay = 500) {
   };
   socket.onopen = () => { delay = 500; };
   socket.onclose = () => {
-    $("source").textContent = "camfx not reachable";
-    $("source").className = "badge ended";
+    const badge = $("source");
+    if (!["ended", "failed"].includes(badge.dataset.state)) {
+      badge.textContent = "camfx not reachable";
+      badge.className = "badge ended";
+    }
     setTimeout(() => connectEvents(Math.min(delay * 2, 8000)), delay);
   };
 }
