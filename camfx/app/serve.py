@@ -5,6 +5,7 @@ import socket
 
 from ..errors import CamfxError
 from .common import add_config_option, build_chain, build_registry, load_config, override
+from ..text import chain_label
 from .live import check_live_settings, file_inputs, open_capture
 
 
@@ -62,7 +63,7 @@ def cmd_serve(args):
         loop.add_output(stream)
         server = Server(loop, loop.commands, stream, registry, guard, max_viewers=settings["max_viewers"],
                         write_timeout=settings["write_timeout"])
-        note(f"{capture.name} -> {chain!r}")
+        note(f"{capture.name} -> {chain_label(chain)}")
         asyncio.run(_serve(loop, server, listening, settings["host"], token if made_up else None, note))
         print(loop.result(), flush=True)
     finally:

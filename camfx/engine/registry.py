@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import PluginError
+from ..text import did_you_mean
 from .filter import Filter
 
 GROUP = "camfx.filters"
@@ -70,7 +71,8 @@ class Registry:
         """The filter class registered as ``name``; raises PluginError naming the plugin and its
         source if it fails to load, ValueError listing the available names if it is unknown."""
         if name not in self._plugins:
-            raise ValueError(f"unknown filter {name!r}; available: {', '.join(self.names())}")
+            raise ValueError(f"unknown filter {name!r}{did_you_mean(name, self.names())}; "
+                             f"available: {', '.join(self.names())}")
         if name not in self._loaded:
             plugin = self._plugins[name]
             try:
@@ -109,7 +111,7 @@ def check_params(name, cls, params):
     for key, value in params.items():
         if key not in accepted:
             allowed = ", ".join(accepted) or "none"
-            raise ValueError(f"{name} has no parameter {key!r}; its parameters: {allowed}")
+            raise ValueError(f"{name} has no parameter {key!r}{did_you_mean(key, accepted)}; its parameters: {allowed}")
         types = _TYPES.get(accepted[key].annotation)
         if types and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
             raise ValueError(f"{name}: {key} must be {accepted[key].annotation.__name__}, got {value!r}")

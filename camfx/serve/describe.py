@@ -6,6 +6,7 @@ import typing
 import numpy as np
 
 from ..errors import CamfxError
+from ..text import plain_text
 
 # How a parameter's annotation is called in the API (and which input the page draws for it).
 TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str", list: "list"}
@@ -38,7 +39,7 @@ def describe_filters(registry):
         except CamfxError as error:
             entry["error"] = str(error)
         else:
-            entry["doc"] = " ".join(inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].split())
+            entry["doc"] = plain_text(" ".join(inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].split()))
             entry["parameters"] = [describe_parameter(p) for p in cls.parameters()]
         filters.append(entry)
     return filters
