@@ -21,8 +21,7 @@ def test_filters_lists_every_filter_with_parameters_and_origin(tmp_path):
     assert "kernel       matrix: list = required, scale: float = 1.0, offset: float = 0.0" in out
     assert "from camfx_filters.edge:Edge (camfx" in out
     assert "outline      scale: float = 1.0, offset: float = 0.0" in out
-    # A local plugin's file is named in full: it is found beside the config file that names it.
-    assert f"ghost        FAILED: plugin 'ghost' from {tmp_path.resolve() / 'nowhere.py'}:Ghost" in out
+    assert "ghost        FAILED: plugin 'ghost' from nowhere.py:Ghost" in out
     assert result.returncode == 1  # a broken plugin is reported, and the listing still completes
 
 

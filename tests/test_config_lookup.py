@@ -37,7 +37,8 @@ def test_per_user_then_project_then_command_line(user_file, project):
     assert config["capture"]["width"] == 800 and config["capture"]["height"] == 360
     assert config["capture"]["fps"] == 30.0
     # A plugin file is found beside the config file that named it, wherever camfx runs.
-    assert config["plugins"]["mine"] == f"{user_file.resolve().parent / 'mine.py'}:Mine"
+    assert config["plugins"]["mine"] == "mine.py:Mine"
+    assert config.plugin_dirs == {"mine": user_file.resolve().parent}
     assert config.files == [user_file, Path("config.toml")]
 
 
@@ -104,3 +105,12 @@ def test_every_command_runs_beside_another_tools_config_toml(project):
     assert result.stderr.count("\n") == 1 and "config.toml has no camfx section" in result.stderr
     shown = camfx("config", cwd=project)
     assert f"#   project  {project / 'config.toml'}: not read: no camfx section" in shown.stdout
+
+
+def test_a_local_plugin_is_found_beside_the_file_that_names_it(user_file, project):
+    from camfx.app.common import build_registry
+    (user_file.parent / "mine.py").write_text("from camfx import Filter\nclass Mine(Filter):\n    name = 'mine'\n")
+    user_file.write_text('[plugins]\nmine = "mine.py:Mine"\n')
+    registry = build_registry(load_config())
+    assert registry.get("mine").__name__ == "Mine"
+    assert registry.origin("mine") == "mine.py:Mine (config plugins)"

@@ -14,7 +14,7 @@ def add_config_option(parser):
 
 def build_registry(config):
     """The registry of installed plugins plus the config's local plugins and named kernels."""
-    return Registry.discover(config["plugins"], config["kernels"], config.base_dir)
+    return Registry.discover(config["plugins"], config["kernels"], config.plugin_dirs)
 
 
 def build_chain(args, config, registry=None):

@@ -80,12 +80,13 @@ class Config:
 
     ``lookup`` lists every place looked at, in order, as ``(role, path, status)``: role
     ``"per-user"`` or ``"project"``, status ``"read"``, ``"absent"`` or why the file was not
-    read; ``files`` the files read. Relative ``.py`` paths of local plugins are made absolute
-    against the folder of the file that named them.
+    read; ``files`` the files read. ``plugin_dirs`` maps each local plugin to the folder of the
+    file that named it, which its relative ``.py`` path is relative to.
     """
 
     sections: dict
     lookup: list = field(default_factory=list)
+    plugin_dirs: dict = field(default_factory=dict)
 
     @property
     def files(self):
@@ -101,7 +102,7 @@ class Config:
 
     @property
     def base_dir(self):
-        """Folder of the last file read (local plugin paths are already absolute)."""
+        """Folder of the last file read."""
         return self.path.parent if self.path else Path(".")
 
 
@@ -162,20 +163,11 @@ def _read_into(config, role, path, data=None, how=""):
     """Check ``path``'s settings and put them over ``config``'s."""
     data = _load(path) if data is None else data
     checked = _check(data, path)
-    base = path.resolve().parent
     for section, values in checked.items():
         if section == "plugins":
-            values = {name: _absolute(target, base) for name, target in values.items()}
+            config.plugin_dirs.update(dict.fromkeys(values, path.resolve().parent))
         config.sections[section].update(values)
     config.lookup.append((role, path, "read" + how))
-
-
-def _absolute(target, base):
-    """``"file.py:Class"`` relative to ``base`` made absolute; other targets as they are."""
-    where, sep, attr = target.rpartition(":")
-    if sep and where.endswith(".py") and not Path(where).is_absolute():
-        return f"{base / where}:{attr}"
-    return target
 
 
 def _check(data, path):

@@ -44,15 +44,17 @@ class Registry:
     @classmethod
     def discover(cls, plugins=None, kernels=None, base_dir=None):
         """Entry points of the ``camfx.filters`` group, then config.toml's ``plugins`` (name ->
-        ``"module:Class"`` or ``"path/to/file.py:Class"``, paths relative to ``base_dir``) and
-        ``kernels`` (name -> ``{"matrix": ..., "scale": ..., "offset": ...}``). Later sources
-        override earlier ones of the same name."""
+        ``"module:Class"`` or ``"path/to/file.py:Class"``, paths relative to ``base_dir``, a
+        folder or a mapping of plugin name -> folder: the folder of the config file that named
+        it) and ``kernels`` (name -> ``{"matrix": ..., "scale": ..., "offset": ...}``). Later
+        sources override earlier ones of the same name."""
         found = [Plugin(ep.name, _entry_point_origin(ep), ep.load)
                  for ep in importlib.metadata.entry_points(group=GROUP)]
         registry = cls(found)
-        base_dir = Path(base_dir or ".")
+        folders = base_dir if isinstance(base_dir, dict) else {}
+        base_dir = Path(".") if isinstance(base_dir, dict) else Path(base_dir or ".")
         for name, target in (plugins or {}).items():
-            registry.add(Plugin(name, f"{target} (config plugins)", _target_loader(name, target, base_dir)))
+            registry.add(Plugin(name, f"{target} (config plugins)", _target_loader(name, target, Path(folders.get(name, base_dir)))))
         for name, spec in (kernels or {}).items():
             registry.add(Plugin(name, f"[kernels.{name}] (config)", _kernel_loader(registry, name, spec)))
         return registry
