@@ -31,6 +31,7 @@ import av
 from ..engine.chain import Chain, parse_chain
 from ..engine.registry import Registry
 from ..errors import CamfxError
+from ..text import plural
 from . import parts
 from .manifest import FILE_NAME, Manifest, Recipe
 from .process import Settings, _message, _same_file, plan, process_file, tune_for_throughput
@@ -281,7 +282,7 @@ def process_batch(inputs, output, chain, settings=Settings(), *, jobs=1, cluster
     for folder, names in _by_folder(pairs).items():
         parts.sweep(folder, names)  # part files of an earlier run that was killed outright
     if result.skipped:
-        print(f"camfx: {result.skipped} of {len(pairs)} files done before (as {manifest_path} says), skipped; "
+        print(f"camfx: {result.skipped} of {plural(len(pairs), 'file')} done before (as {manifest_path} says), skipped; "
               "--force redoes them", file=stream, flush=True)
     if not todo:
         if book is not None:
@@ -477,7 +478,7 @@ class _Coordinator:
             self.display.finished(job.index, status == "done", frames)
         if status == "done":
             self.result.done += 1
-            self.say(f"camfx: wrote {job.dst} ({frames} frames in {seconds:.1f} s)")
+            self.say(f"camfx: wrote {job.dst} ({plural(frames, 'frame')} in {seconds:.1f} s)")
         else:
             self.result.failures.append(Failure(Path(job.src), outcome["error"]))
             self.say(f"camfx: error: {outcome['error']}")
@@ -489,10 +490,10 @@ class _Coordinator:
             if len(left) == 1:
                 print(f"camfx: interrupted: {left[0]} not written", file=out, flush=True)
             elif left:
-                print(f"camfx: interrupted: {len(left)} files not written", file=out, flush=True)
+                print(f"camfx: interrupted: {plural(len(left), 'file')} not written", file=out, flush=True)
         if self.planned > 1:
             failed = len(result.failures)
-            line = f"camfx: {result.done + result.skipped} of {self.planned} files processed"
+            line = f"camfx: {result.done + result.skipped} of {plural(self.planned, 'file')} processed"
             if result.skipped:
                 line += f" ({result.skipped} before)"
             print(line + (f", {failed} failed:" if failed else ""), file=out, flush=True)
