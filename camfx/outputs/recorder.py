@@ -6,7 +6,6 @@ temporary name and renamed when the recording stops (the ``r`` key, the end of `
 SIGTERM/SIGINT/SIGHUP). A write that fails (a full disk) stops the recording; nothing half
 written is left behind.
 """
-import contextlib
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +15,8 @@ import cv2
 
 from ..errors import CamfxError
 from ..frame import Frame
-from ..files.process import _create_temp_beside, _sync, check_target
+from ..files import parts
+from ..files.process import _sync, check_target
 from ..files.video import FORMATS, OutputVideo, VideoFormat, output_format
 from .sink import Sink
 
@@ -101,7 +101,7 @@ class Recorder(Sink):
         self._size = (width, height)
         rate = Fraction(self.fps).limit_denominator(1001)
         video = VideoFormat(width, height, rate, TIME_BASE, name=str(self.path))
-        self._temp = _create_temp_beside(self.path)
+        self._temp = parts.create(self.path)
         self._video = OutputVideo(self._temp, video, format=output_format(self.path), crf=self.crf,
                                   preset=self.preset)
 
@@ -124,8 +124,7 @@ class Recorder(Sink):
                 raise CamfxError(f"{self.path}: cannot finish the recording ({error})") from None
         finally:
             if self._temp is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._temp)
+                parts.remove(self._temp)  # gone already if renamed; its lock is released either way
 
     def _place(self):
         """Give the finished file its name; return the name. Without ``overwrite``, a file that
