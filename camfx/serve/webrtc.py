@@ -206,18 +206,21 @@ async def answer(offer, encoder, on_closed):
             await peer.close()
 
     try:
-        await connection.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
-        video = [t for t in connection.getTransceivers() if t.kind == "video"]
-        if not video:
-            raise ValueError("the WebRTC offer asks for no video")
-        # VP8 only: the shared encoder makes one stream for every peer.
-        video[0].setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
-                                      if c.mimeType in ("video/VP8", "video/rtx")])
         peer.track = StreamTrack(encoder)
-        connection.addTrack(peer.track)
+        # The transceiver is made before the offer is read, so that the answer offers VP8 only
+        # (the shared encoder makes one stream for every peer).
+        transceiver = connection.addTransceiver(peer.track, direction="sendonly")
+        transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
+                                         if c.mimeType in ("video/VP8", "video/rtx")])
+        try:
+            await connection.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+        except Exception as error:
+            if "video description" in str(error):
+                raise ValueError("the browser's WebRTC offer has no VP8 video") from None
+            raise
+        if transceiver.mid is None:
+            raise ValueError("the WebRTC offer asks for no video")
         await connection.setLocalDescription(await connection.createAnswer())
-        if "VP8" not in connection.localDescription.sdp:
-            raise ValueError("the browser's WebRTC offer has no VP8 video")
     except Exception as error:
         await peer.close()
         if isinstance(error, ValueError):
