@@ -76,7 +76,10 @@ class Capture:
         return self.source
 
     def start(self):
-        """Open the source if :meth:`open` did not, and start reading it."""
+        """Open the source if :meth:`open` did not, and start reading it (once: starting a
+        started capture does nothing)."""
+        if self._thread is not None:
+            return self
         self.open()
         self._last_new = self.clock()
         self._thread = threading.Thread(target=self._supervise, name="camfx-capture", daemon=True)
@@ -207,8 +210,8 @@ class Capture:
         while not self._stop.is_set():
             try:
                 return self._open()
-            except CamfxError as error:
-                self.error = str(error)
+            except Exception as error:  # whatever the library raised, it is one failed attempt
+                self.error = str(error) if isinstance(error, CamfxError) else f"{type(error).__name__}: {error}"
             if not backoff or self.clock() - lost_at >= self.give_up_after:
                 break
             self._stop.wait(min(delay, max(0.0, lost_at + self.give_up_after - self.clock())))

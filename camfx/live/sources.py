@@ -4,10 +4,8 @@ BGR frames.
 A source is *live* (a camera or a stream: it paces itself, and running dry means it was lost) or
 not (a file or the demo: the reader must pace it, and running dry is the end).
 """
-import contextlib
 import glob
 import os
-import sys
 from pathlib import Path
 
 import cv2
@@ -111,14 +109,15 @@ class Camera(Source):
         factory = capture_factory or cv2.VideoCapture
         if not is_stream and capture_factory is None and not camera_exists(device):
             raise CamfxError(f"{self.name}: not found (no such video device)")
-        with quiet_stderr():  # FFmpeg and V4L2 print their own noise on a failed open
-            if is_stream:
-                # Without timeouts an unreachable stream blocks for 30 s in FFmpeg.
-                params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
-                          cv2.CAP_PROP_READ_TIMEOUT_MSEC, open_timeout_ms]
-                self._capture = factory(device, cv2.CAP_FFMPEG, params)
-            else:
-                self._capture = factory(device)
+        # What OpenCV and its FFmpeg log about a failed open is kept down by their own log levels
+        # (OPENCV_LOG_LEVEL, OPENCV_FFMPEG_LOGLEVEL: set by the camfx command); camfx says it in one line.
+        if is_stream:
+            # Without timeouts an unreachable stream blocks for 30 s in FFmpeg.
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
+                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, open_timeout_ms]
+            self._capture = factory(device, cv2.CAP_FFMPEG, params)
+        else:
+            self._capture = factory(device)
         if not self._capture.isOpened():
             self._capture.release()
             raise CamfxError(f"{self.name}: cannot open" + ("" if is_stream else " (busy or not a camera?)"))
@@ -166,20 +165,6 @@ class Camera(Source):
 
     def close(self):
         self._capture.release()
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence what C libraries write to file descriptor 2 for the duration."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def camera_exists(device):
