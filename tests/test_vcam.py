@@ -10,43 +10,8 @@ pyvirtualcam = pytest.importorskip("pyvirtualcam")
 
 from camfx.frame import Frame  # noqa: E402
 from camfx.outputs.vcam import MODPROBE, VirtualCamera, check_virtual_camera, loopback_devices  # noqa: E402
+from doubles import backend  # noqa: E402
 from yuv_reference import reference  # noqa: E402
-
-
-class RecordingBackend:
-    """A pyvirtualcam backend that keeps what it is given. ``NATIVE``: the format it claims to
-    take natively (None: the one it was opened with); ``REFUSE``: an error to raise on open."""
-
-    NATIVE = None
-    REFUSE = None
-    opened = []
-
-    def __init__(self, *, width, height, fps, fourcc, device, **kw):
-        if self.REFUSE:
-            raise RuntimeError(self.REFUSE)
-        self.width, self.height, self.fps, self.fourcc, self.name = width, height, fps, fourcc, device or "test0"
-        self.frames, self.closed = [], False
-        type(self).opened.append(self)
-
-    def send(self, frame):
-        assert frame.dtype == np.uint8 and frame.ndim == 1 and frame.flags.c_contiguous
-        self.frames.append(frame.copy())
-
-    def close(self):
-        self.closed = True
-
-    def device(self):
-        return self.name
-
-    def native_fourcc(self):
-        return pyvirtualcam.util.encode_fourcc(self.NATIVE) if self.NATIVE else self.fourcc
-
-
-def backend(name, **attributes):
-    """Register a RecordingBackend variant under ``name``; return its class."""
-    cls = type(name, (RecordingBackend,), {"opened": [], **attributes})
-    pyvirtualcam.register_backend(name, cls)
-    return cls
 
 
 def fourcc_name(code):
