@@ -40,7 +40,8 @@ def clip_path(tmp_path_factory, scene_frames):
 
 @pytest.fixture(scope="session")
 def recorded_frames(clip_path):
-    """Frames of the recorded clip, read with the same reader the app uses."""
+    """Frames of the recorded clip, read as `camfx live` and `camfx process` read a file (PyAV,
+    through camfx.files.video.InputVideo)."""
     with VideoFile(clip_path) as video:
         return list(video)
 

@@ -215,7 +215,7 @@ def test_no_camera_plays_the_demo_and_says_so():
 
 @pytest.mark.parametrize("args, message", [
     (["--source", "9"], "camera 9: not found"),
-    (["--source", "nothing.mp4"], "nothing.mp4: no such video file"),
+    (["--source", "nothing.mp4"], "nothing.mp4: no such file"),
     (["--source", "rtsp://127.0.0.1:9/cam"], "rtsp://127.0.0.1:9/cam: cannot open"),
     (["--source", "demo", "--filters", "blur(ksize=4)"], "ksize must be an odd positive integer, got 4"),
     (["--source", "demo", "--frames", "0"], "--frames must be positive"),
