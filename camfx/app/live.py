@@ -2,6 +2,7 @@
 import contextlib
 import signal
 import threading
+import time
 
 import numpy as np
 
@@ -62,7 +63,8 @@ def cmd_live(args):
 
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
     capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
-                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
+                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"],
+                      report=lambda line: note(f"{time.strftime('%H:%M:%S')} {line}"))  # the outage log
     try:
         source = capture.open()
         if hasattr(source, "report"):
