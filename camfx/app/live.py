@@ -43,23 +43,56 @@ def add_parser(commands):
 
 
 def cmd_live(args):
-    from ..live.capture import Capture
     from ..live.governor import Governor
-    from ..live.loop import LiveLoop, note, tune_chain
+    from ..live.loop import LiveLoop, note
     from ..outputs.window import KEYS_HELP, Window, WindowSink
 
     config = load_config(args.config)
     capture_settings = override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
     live = override(config["live"], args, ("headless", "strict", "mirror"))
-    _check_live_settings(capture_settings, live, args)
+    check_live_settings(capture_settings, live, args)
     # Everything that can be refused is refused before the camera opens and the chain is tuned.
-    specs = _output_specs(args, live)
-    inputs = _file_inputs(capture_settings["source"])
-    _check_outputs(specs, args.overwrite, inputs)
+    specs = output_specs(args, live)
+    inputs = file_inputs(capture_settings["source"])
+    check_outputs(specs, args.overwrite, inputs)
     record = next((spec.target for spec in specs if spec.kind == "record"), None)
     headless = not any(spec.kind == "window" for spec in specs)
     registry = build_registry(config)
     chain = build_chain(args, config, registry)
+
+    capture = open_capture(capture_settings, live, chain)
+    try:
+        source = capture.source
+        governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+        with contextlib.ExitStack() as opened:  # the sinks opened so far are closed if a later one fails
+            sinks = [opened.enter_context(open_sink(spec, source.size, capture.fps, args.overwrite))
+                     for spec in specs if spec.kind in ("vcam", "y4m")]
+            loop = LiveLoop(capture, chain, frames=args.frames, record=record, overwrite=args.overwrite,
+                            inputs=inputs, output_dir=live["output_dir"], governor=governor,
+                            registry=registry)
+            opened.pop_all()  # from here on the loop closes them
+        for sink in sinks:
+            loop.add_output(sink)
+            note(f"sending to {sink.name}" + (f" ({sink.format})" if hasattr(sink, "format") else ""))
+        if not headless:
+            # The window belongs to this (the main) thread; the loop runs on its own.
+            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
+            loop.add_output(sink, start=False)
+        note(f"{source.name} -> {chain_label(chain)}" + ("" if headless else f"; {KEYS_HELP}"))
+        with signals_end(loop):
+            summary = loop.run()
+        print(summary, flush=True)
+    finally:
+        capture.close()
+    return 0
+
+
+def open_capture(capture_settings, live, chain):
+    """The capture of the configured source, opened (what the camera gave and did not honour
+    said on stderr), with ``chain`` tuned and warmed for its frame size. Not started; the caller
+    closes it. Raises CamfxError for a source that cannot be opened."""
+    from ..live.capture import Capture
+    from ..live.loop import note, tune_chain
 
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
     capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
@@ -77,32 +110,14 @@ def cmd_live(args):
         blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
         tune_chain(chain, blank)
         chain.warm(blank)
-        governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
-        with contextlib.ExitStack() as opened:  # the sinks opened so far are closed if a later one fails
-            sinks = [opened.enter_context(_open_sink(spec, source.size, capture.fps, args.overwrite))
-                     for spec in specs if spec.kind in ("vcam", "y4m")]
-            loop = LiveLoop(capture, chain, frames=args.frames, record=record, overwrite=args.overwrite,
-                            inputs=inputs, output_dir=live["output_dir"], governor=governor,
-                            registry=registry)
-            opened.pop_all()  # from here on the loop closes them
-        for sink in sinks:
-            loop.add_output(sink)
-            note(f"sending to {sink.name}" + (f" ({sink.format})" if hasattr(sink, "format") else ""))
-        if not headless:
-            # The window belongs to this (the main) thread; the loop runs on its own.
-            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
-            loop.add_output(sink, start=False)
-        note(f"{source.name} -> {chain_label(chain)}" + ("" if headless else f"; {KEYS_HELP}"))
-        with _signals_end(loop):
-            summary = loop.run()
-        print(summary, flush=True)
-    finally:
+    except BaseException:
         capture.close()
-    return 0
+        raise
+    return capture
 
 
 @contextlib.contextmanager
-def _signals_end(loop):
+def signals_end(loop):
     """SIGINT (Ctrl-C), SIGTERM and SIGHUP end the loop as q does: the recording is finished,
     the summary printed. A second one, while that takes its time, interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
@@ -125,7 +140,7 @@ def _signals_end(loop):
             signal.signal(signum, handler)
 
 
-def _output_specs(args, live):
+def output_specs(args, live):
     """The outputs to run: ``--output`` specs (else the config's ``live.outputs``), ``--record``,
     and the window unless headless."""
     from ..outputs.specs import OutputSpec, parse_outputs
@@ -141,7 +156,7 @@ def _output_specs(args, live):
     return specs
 
 
-def _check_outputs(specs, overwrite, inputs):
+def check_outputs(specs, overwrite, inputs):
     """Refuse, in one line, an output that cannot work, before any camera is opened."""
     from ..live.loop import note
     from ..outputs.recorder import check_record_path
@@ -161,7 +176,7 @@ def _check_outputs(specs, overwrite, inputs):
                 raise CamfxError(f"{path}: is the source being played; not overwriting it")
 
 
-def _open_sink(spec, size, fps, overwrite):
+def open_sink(spec, size, fps, overwrite):
     """The sink of a ``vcam`` or ``y4m`` spec, for frames of the source's ``size`` and ``fps``."""
     if spec.kind == "vcam":
         from ..outputs.vcam import VirtualCamera
@@ -170,7 +185,7 @@ def _open_sink(spec, size, fps, overwrite):
     return Y4mWriter(spec.target, *size, fps, overwrite=overwrite)
 
 
-def _file_inputs(spec):
+def file_inputs(spec):
     """The source as a file that a recording must never overwrite, if it is one."""
     from pathlib import Path
     from ..live.sources import parse_source
@@ -178,7 +193,7 @@ def _file_inputs(spec):
     return [Path(spec)] if isinstance(spec, str) and Path(spec).is_file() else []
 
 
-def _check_live_settings(capture, live, args):
+def check_live_settings(capture, live, args):
     """Refuse values that would only fail later, naming the option."""
     for key in ("width", "height", "fps"):
         if capture[key] <= 0:
