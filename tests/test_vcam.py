@@ -78,7 +78,7 @@ def test_a_device_in_use_is_one_line_naming_it():
 def test_a_device_another_program_sends_to_says_so():
     cls = backend("camfx-test-taken", REFUSE="Device /dev/video2 is not a video output device.")
     with pytest.raises(ValueError, match=r"^cannot open the virtual camera /dev/video2 at 1280x720 I420 30 fps: .* "
-                                         r"another program is probably sending to it"):
+                                         r"\(another program is probably sending to it"):
         VirtualCamera(1279, 720, 30, device="/dev/video2", backend=cls.__name__)
 
 
