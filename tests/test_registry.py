@@ -36,11 +36,13 @@ def fake_entry_points(monkeypatch, tmp_path):
     real = importlib.metadata.entry_points
 
     def entry_points(**selection):
-        found = list(real(**selection))
-        if selection.get("group") == GROUP:
-            found += [importlib.metadata.EntryPoint("invert", "fake_camfx_plugin:Invert", GROUP),
-                      importlib.metadata.EntryPoint("broken", "broken_camfx_plugin:Thing", GROUP)]
-        return found
+        # Only camfx's group gets the extras; any other question (numba asks for all groups when
+        # it first compiles) gets the real answer, untouched.
+        if selection.get("group") != GROUP:
+            return real(**selection)
+        return importlib.metadata.EntryPoints([
+            *real(**selection), importlib.metadata.EntryPoint("invert", "fake_camfx_plugin:Invert", GROUP),
+            importlib.metadata.EntryPoint("broken", "broken_camfx_plugin:Thing", GROUP)])
 
     monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
 
