@@ -20,7 +20,8 @@ class PumpDouble:
     def __init__(self, image, spec="blur(ksize=3)", fps=30.0, outputs=(), output_dir=".", registry=None):
         self.image = image
         self.chain = parse_chain(spec, registry)
-        self.commands = Commands(self, registry)
+        self.prepare(self.chain)
+        self.commands = Commands(self, registry, prepare=self.prepare)
         self.outputs = list(outputs)
         self.period = 1.0 / fps
         self.output_dir = Path(output_dir)
@@ -54,6 +55,11 @@ class PumpDouble:
                     output.offer(filtered)
             next_at += self.period
             self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def prepare(self, chain):
+        """Compile a chain's kernels in the caller's thread before it runs, as the live loop does
+        (a first compile takes seconds on a busy machine; the pump must not stall on it)."""
+        chain.warm(self.image)
 
     # -- what Commands calls, between frames ------------------------------------------------------
 
