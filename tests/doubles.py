@@ -32,7 +32,7 @@ class ClipCamera:
                       cv2.CAP_PROP_BUFFERSIZE: 4}
         self.requested = {}
         self.reads = 0
-        self.released = False
+        self._released = threading.Event()
         self._unblocked = threading.Event()
 
     def isOpened(self):
@@ -66,7 +66,83 @@ class ClipCamera:
         self._unblocked.set()
 
     def release(self):
-        self.released = True
+        self._released.set()
+
+    @property
+    def released(self):
+        return self._released.is_set()
+
+    def wait_released(self, timeout=5.0):
+        """Whether the device was released within ``timeout`` seconds (a reader that was stuck in
+        a read releases it on its own thread once the read returns)."""
+        return self._released.wait(timeout)
+
+
+class ManualClock:
+    """A clock that moves only when the test says so (:meth:`advance`): give it to a capture as
+    ``clock`` and the capture's idea of "no new frame for a second" no longer depends on how
+    busy the machine is."""
+
+    def __init__(self, start=1000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class VirtualClock(ManualClock):
+    """A clock in which time passes only while the capture waits for a file's next frame: give
+    it to a capture as ``clock``, and :meth:`wait` as ``wait``. A file's frames then carry
+    exactly their own times, and play as fast as they are taken."""
+
+    def wait(self, seconds):
+        self.advance(seconds)
+        return False  # never interrupted: it does not block
+
+
+class Gate:
+    """A consumer that is always fast enough: a source behind the gate (:meth:`source`) hands
+    out a frame only once the consumer took the one before (:meth:`took`), so no frame is ever
+    replaced before it was taken, however the threads are scheduled. :meth:`open` lets every
+    read through (the test is done taking frames)."""
+
+    def __init__(self):
+        self._permits = threading.Semaphore(1)
+        self._open = threading.Event()
+
+    def took(self, *_):
+        self._permits.release()
+
+    def open(self):
+        self._open.set()
+
+    def source(self, open_source):
+        """An opener like ``open_source`` whose sources wait at this gate."""
+        return lambda: GatedSource(open_source(), self)
+
+    def pass_(self):
+        while not self._permits.acquire(timeout=0.05) and not self._open.is_set():
+            pass
+
+
+class GatedSource:
+    """``source``, whose frames wait at ``gate`` (see :class:`Gate`); the end of a file or a
+    failed read does not wait."""
+
+    def __init__(self, source, gate):
+        self._source, self._gate = source, gate
+
+    def read(self):
+        image = self._source.read()
+        if image is not None:
+            self._gate.pass_()
+        return image
+
+    def __getattr__(self, name):  # name, fps, size, live, time, close, ...: the source's own
+        return getattr(self._source, name)
 
 
 class ScriptedWindow:

@@ -37,16 +37,19 @@ class Capture:
     """Frames from ``open_source()`` on a background thread, newest only.
 
     ``open_source`` is called once in :meth:`open` or :meth:`start` (so a missing source fails at
-    once, in the caller's thread) and again for every reconnect or ``loop`` restart. ``clock`` timestamps the
-    frames and paces files; tests inject their own. ``report`` is called with one line when a live
-    source is lost and one when it is back (how long it was gone): the outage log.
+    once, in the caller's thread) and again for every reconnect or ``loop`` restart. ``clock``
+    (seconds) timestamps the frames, paces files and times outages; ``wait(seconds)``, which
+    returns True when interrupted, is how the reader waits for a file's next frame to be due
+    (default: the capture's own stop event). Tests inject both. ``report`` is called with one
+    line when a live source is lost and one when it is back (how long it was gone): the outage
+    log.
 
     >>> with Capture(lambda: open_source("demo")) as capture:   # doctest: +SKIP
     ...     frame = capture.get(timeout=1.0)
     """
 
     def __init__(self, open_source, *, loop=False, stall_after=1.0, give_up_after=10.0,
-                 backoff=(0.1, 2.0), clock=time.monotonic, report=None):
+                 backoff=(0.1, 2.0), clock=time.monotonic, wait=None, report=None):
         self._open = open_source
         self.report = report or (lambda line: None)
         self.loop = loop
@@ -61,6 +64,7 @@ class Capture:
         self.source = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
         self._latest = None
         self._taken = -1
         self._count = 0
@@ -179,7 +183,7 @@ class Capture:
     def _read(self, source, done, cancelled, result):
         # A file is paced by its own timestamps (a variable frame rate stays variable), a clip
         # without them at its frame rate.
-        pacer = None if source.live else Pacer(self.clock, self._stop.wait)
+        pacer = None if source.live else Pacer(self.clock, self._wait)
         previous = None  # the device's timestamp of the last frame, when it gives them
         i = 0
         try:
