@@ -128,6 +128,23 @@ class Gate:
             pass
 
 
+class GatedSink:
+    """``sink`` (a window's, say), which lets ``gate``'s next frame through once it has written a
+    frame, and so handled the key pressed on it: a key then takes effect from the very next frame."""
+
+    def __init__(self, sink, gate):
+        self._sink, self._gate = sink, gate
+
+    def write(self, frame):
+        try:
+            return self._sink.write(frame)
+        finally:
+            self._gate.took()
+
+    def __getattr__(self, name):  # name, idle, idle_interval, close, ...: the sink's own
+        return getattr(self._sink, name)
+
+
 class GatedSource:
     """``source``, whose frames wait at ``gate`` (see :class:`Gate`); the end of a file or a
     failed read does not wait."""

@@ -16,8 +16,8 @@ from camfx.outputs.vcam import VirtualCamera
 from camfx.outputs.window import WindowSink
 from camfx.outputs.y4m import Y4mWriter
 from conftest import CLIP_FRAMES
-from doubles import ClipCamera, ScriptedWindow, backend
-from test_live import SUMMARY, camfx_cli
+from doubles import ClipCamera, Gate, GatedSink, ManualClock, ScriptedWindow, VirtualClock, backend
+from test_live import SUMMARY, camfx_cli, wait_until
 from yuv_reference import reference
 
 pytest.importorskip("pyvirtualcam")
@@ -38,52 +38,69 @@ def test_window_vcam_y4m_and_recording_at_once_and_the_vcam_is_never_mirrored(cl
     expected = [reference(f, "I420") for f in filtered]
     chain(np.zeros((8, 8, 3), np.uint8))
     window = ScriptedWindow()
-    with Capture(lambda: VideoFile(clip_path)) as capture:
+    # The clip plays in virtual time, a frame let through once the window showed the one before;
+    # the other outputs' queues hold the whole clip: every output gets every frame, however busy
+    # the machine.
+    clock, gate = VirtualClock(), Gate()
+    with Capture(gate.source(lambda: VideoFile(clip_path)), clock=clock, wait=clock.wait) as capture:
         loop = LiveLoop(capture, chain, record=tmp_path / "rec.mp4")
-        loop.add_output(VirtualCamera(320, 240, capture.fps, backend=cls.__name__))
-        loop.add_output(Y4mWriter(tmp_path / "out.y4m", 320, 240, capture.fps))
-        loop.add_output(WindowSink(window, loop.commands, loop.status, hud=False, mirror=True), start=False)
+        loop.add_output(VirtualCamera(320, 240, capture.fps, backend=cls.__name__), maxsize=CLIP_FRAMES)
+        loop.add_output(Y4mWriter(tmp_path / "out.y4m", 320, 240, capture.fps), maxsize=CLIP_FRAMES)
+        sink = WindowSink(window, loop.commands, loop.status, hud=False, mirror=True)
+        loop.add_output(GatedSink(sink, gate), start=False)
         summary = loop.run()
+        gate.open()
     outputs = dict(part.split(": ", 1) for part in SUMMARY.match(summary).group("outputs").split("; ")[1:])
     assert set(outputs) == {"vcam:test0", f"y4m:{tmp_path / 'out.y4m'}", f"record:{tmp_path / 'rec.mp4'}", "window"}
     camera = cls.opened[-1]
     sent = [which_frame(frame, expected) for frame in camera.frames]
-    assert -1 not in sent and sent == sorted(set(sent)) and len(sent) > CLIP_FRAMES / 2  # right way round, in order
+    assert sent == list(range(CLIP_FRAMES))  # right way round, in order
     assert outputs["vcam:test0"].startswith(f"{len(camera.frames)} frames")
     # The window is the one output that mirrors.
     shown = [next((i for i, f in enumerate(filtered) if np.array_equal(s, f[:, ::-1])), -1) for s in window.shown]
-    assert -1 not in shown and len(shown) > CLIP_FRAMES / 2
+    assert shown == list(range(CLIP_FRAMES))
     assert (tmp_path / "rec.mp4").stat().st_size > 0 and (tmp_path / "out.y4m").stat().st_size > 0
 
 
 def test_the_virtual_camera_keeps_sending_the_last_frame_marked_while_the_source_reconnects(recorded_frames):
     cls = backend("camfx-test-keepalive")
     cameras = [ClipCamera(recorded_frames, fps=30, vanish_after=5), ClipCamera(recorded_frames, fps=30)]
-    away = []
+    back = threading.Event()
 
     def open_camera():
-        if len(cameras) == 2:
-            return Camera(0, capture_factory=lambda _: cameras.pop(0))
-        away.append(time.monotonic())
-        time.sleep(1.0)  # the device takes a second to come back
-        away.append(time.monotonic())
+        if len(cameras) == 1:
+            assert back.wait(30)  # the device comes back when the test says
         return Camera(0, capture_factory=lambda _: cameras.pop(0))
 
     chain = camfx.parse_chain("edge")
-    chain(np.zeros((8, 8, 3), np.uint8))
+    expected = [reference(chain(f), "I420") for f in recorded_frames]  # what the camera's frames become
+    clock = ManualClock()  # the loop's time, which paces the repeats, passes when the test says
     with Capture(open_camera, stall_after=0.2) as capture:
-        loop = LiveLoop(capture, chain, frames=12)
+        loop = LiveLoop(capture, chain, frames=12, clock=clock)
         loop.add_output(VirtualCamera(320, 240, 30, backend=cls.__name__))
-        summary = loop.run()
+        loop.start()
+        camera = cls.opened[-1]
+        kinds = []  # for each frame sent: which of the camera's frames it is, -1 for none (a repeat)
+
+        def repeats():
+            kinds.extend(which_frame(frame, expected) for frame in camera.frames[len(kinds):])
+            return kinds.count(-1)
+        wait_until(lambda: capture.state == "reconnecting")
+        # One frame per 1/30 s of the loop's time while the source is away (the source's rate):
+        for k in range(1, 31):
+            clock.advance(1 / 30)
+            wait_until(lambda: repeats() >= k)
+        back.set()
+        assert loop.wait(30)
+        summary = loop.result()
     assert capture.reconnects == 1, summary
-    camera = cls.opened[-1]
-    times = np.array(camera.times)
-    during = [f for f, t in zip(camera.frames, times) if away[0] + 0.1 < t < away[1]]
-    # About 30 a second while the source was away (the loop repeats at the source's rate) ...
-    assert len(during) >= 15, f"{len(during)} frames in the {away[1] - away[0]:.2f} s away"
-    # ... each the last frame with a small mark: most of the picture unchanged.
-    last_real = next(f for f, t in zip(reversed(camera.frames), reversed(times)) if t < away[0])
-    for frame in during:
+    # The frames sent: the camera's own (filtered), then the 30 repeats, then the camera's again.
+    repeats()
+    first, last = kinds.index(-1), len(kinds) - kinds[::-1].index(-1)
+    assert -1 not in kinds[:first] + kinds[last:] and kinds[first:last] == [-1] * 30
+    # Each repeat is the last frame with a small mark: most of the picture unchanged.
+    last_real = camera.frames[first - 1]
+    for frame in camera.frames[first:last]:
         changed = np.abs(frame[:320 * 240].astype(np.int16) - last_real[:320 * 240]) > 2
         assert 0 < changed.mean() < 0.2
 

@@ -43,6 +43,8 @@ class Preview:
 
     def __init__(self, display, cwd, filters):
         self.env = dict(os.environ, DISPLAY=display)
+        self.started = time.monotonic()
+        self.seen = 0  # the newest demo frame seen in the window so far
         self.process = subprocess.Popen(
             [sys.executable, "-m", "camfx", "live", "--source", "demo", "--filters", filters, "--strict",
              "--width", str(SIZE[0]), "--height", str(SIZE[1])],
@@ -72,9 +74,28 @@ class Preview:
     def xdotool(self, *args):
         return subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True).stdout
 
-    def key(self, name, settle=0.5):
+    def key(self, name):
         self.xdotool("key", "--window", self.window, name)
-        time.sleep(settle)
+
+    def until(self, condition, what, timeout=30):
+        """Wait for ``condition()`` to return something true (a key takes effect when the
+        loaded machine gets to it); return it."""
+        deadline = time.monotonic() + timeout
+        while not (value := condition()):
+            assert time.monotonic() < deadline, f"the window never showed {what}"
+            assert self.process.poll() is None, self.process.communicate()
+            time.sleep(0.1)
+        return value
+
+    def demo_frame(self, shot, filter_=None, rows=slice(None)):
+        """The demo frame the window shows (filtered by ``filter_``), on ``rows``; None if none.
+        The demo plays forward at 30 fps at most: only frames from the last one seen up to
+        where that pace could have got are tried."""
+        newest = int((time.monotonic() - self.started) * 30) + 2
+        found = matching_demo_frame(shot, filter_, range(self.seen, newest), rows)
+        if found is not None:
+            self.seen = found
+        return found
 
     def screenshot(self, window=None):
         """The window's pixels as a BGR array (None if it cannot be grabbed yet)."""
@@ -123,29 +144,37 @@ def test_window_shows_filtered_frames_with_the_hud_and_reacts_to_keys(preview, t
     assert shot.shape[:2] == (SIZE[1], SIZE[0])
     # Below the HUD, the window holds exactly the edge filter of a demo frame (the preview runs
     # --strict: governor scaling would make the picture approximate).
-    assert matching_demo_frame(shot, Edge(), rows=slice(80, None)) is not None
+    assert p.demo_frame(shot, Edge(), rows=slice(80, None)) is not None
     hud = shot[:40, :200].astype(int)
     assert (hud >= 200).all(axis=2).sum() > 100  # white HUD text ...
-    assert matching_demo_frame(shot, Edge(), rows=slice(0, 40)) is None  # ... over the frame
+    assert matching_demo_frame(shot, Edge(), range(p.seen, p.seen + 1), rows=slice(0, 40)) is None  # ... over the frame
 
     p.key("h")  # HUD off: the whole window is a filtered frame
-    assert matching_demo_frame(p.screenshot(), Edge()) is not None
+    p.until(lambda: p.demo_frame(p.screenshot(), Edge()) is not None, "the filtered frame without the HUD")
 
     p.key("1")  # edge off: the demo scene itself, in colour
-    shot = p.screenshot()
-    assert matching_demo_frame(shot) is not None
+    def unfiltered():
+        shot = p.screenshot()
+        return [shot] if shot is not None and p.demo_frame(shot) is not None else None
+    [shot] = p.until(unfiltered, "the demo scene unfiltered")
     assert np.abs(shot[..., 2].astype(int) - shot[..., 0]).mean() > 10
 
-    p.key("space")  # paused: the picture stands still
-    first, later = p.screenshot(), (time.sleep(0.5), p.screenshot())[1]
-    np.testing.assert_array_equal(first, later)
-    p.key("space")
+    p.key("space")  # paused: the picture stands still ...
+    def still():
+        first = p.screenshot()
+        time.sleep(0.5)
+        return np.array_equal(first, p.screenshot())
+    p.until(still, "a still picture while paused")
+    shot = p.screenshot()
+    p.key("space")  # ... and moves again
+    p.until(lambda: not np.array_equal(p.screenshot(), shot), "a moving picture once resumed")
 
     p.key("s")
+    p.until(lambda: list(tmp_path.glob("camfx-*.png")), "a snapshot saved")
     assert len(list(tmp_path.glob("camfx-*.png"))) == 1
 
-    p.key("q", settle=0)
-    code, out, err = p.finish()
+    p.key("q")
+    code, out, err = p.finish(timeout=30)
     assert code == 0, err
     assert re.fullmatch(r"\d+ frames shown, \d+ dropped, .* latency mean [\d.]+ ms; window: \d+ frames, \d+ dropped", out.strip())
     assert "Traceback" not in err
@@ -164,7 +193,7 @@ def test_closing_the_window_quits_cleanly(preview):
         data=(32, [display.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]))
     window.send_event(message, event_mask=0)
     display.flush()
-    code, out, err = p.finish()
+    code, out, err = p.finish(timeout=30)
     display.close()
     assert code == 0, err
     assert "frames shown" in out and "Traceback" not in err
@@ -174,8 +203,11 @@ def test_a_key_outside_ascii_does_not_end_the_session(preview):
     p = preview("edge")
     p.key("twosuperior")  # "²": a digit to str.isdigit(), not a filter number
     p.key("eacute")
+    p.key("1")  # keys after them still work: the session did not end (edge off)
+    p.until(lambda: (shot := p.screenshot()) is not None and p.demo_frame(shot, rows=slice(80, None)) is not None,
+            "edge switched off")
     assert p.process.poll() is None, p.process.communicate()
-    p.key("q", settle=0)
-    code, out, err = p.finish()
+    p.key("q")
+    code, out, err = p.finish(timeout=30)
     assert code == 0 and "Traceback" not in err, err
     assert "frames shown" in out
