@@ -72,10 +72,11 @@ class PumpDouble:
         self.chain = chain
         return chain
 
-    def on_set_filter(self, index, old, new):
+    def on_set_filter(self, index, old, new, threads):
         if index >= len(self.chain) or self.chain.filters[index] is not old:
             raise ValueError(f"the filter at position {index} changed meanwhile")
         self.chain.filters[index] = new
+        self.chain.threads[index] = threads
         return new
 
     def on_pause(self, paused):

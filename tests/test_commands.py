@@ -24,9 +24,10 @@ class Target:
         self.chain = chain
         return chain
 
-    def on_set_filter(self, index, old, new):
+    def on_set_filter(self, index, old, new, threads):
         assert self.chain.filters[index] is old
         self.chain.filters[index] = new
+        self.chain.threads[index] = threads
         return new
 
     def on_pause(self, paused):

@@ -604,3 +604,22 @@ def test_a_display_that_cannot_be_reached_is_one_line_before_the_camera_opens():
     assert result.stderr == f"camfx: error: cannot open the display ':{free}' (no X server answers there); " \
                             "use --headless\n"
     assert result.stdout == ""
+
+
+def test_a_parameter_change_runs_the_new_filter_on_the_thread_count_it_was_tuned_for(monkeypatch):
+    import camfx.live.loop as live_loop
+
+    def tune(chain, frame):  # what the autotuner would choose on a machine where one thread wins
+        chain.threads = [1] * len(chain)
+    monkeypatch.setattr(live_loop, "tune_chain", tune)
+    with demo_capture() as capture:
+        chain = camfx.parse_chain("blur(ksize=3), edge")
+        chain.threads = [2, 1]  # as tuned at start
+        loop = LiveLoop(capture, chain)
+        loop.start()
+        new = loop.commands.set_parameter(0, "ksize", 7).result(timeout=30)
+        loop.stop()
+        loop.wait(10)
+        loop.result()
+    assert loop.chain.filters[0] is new and repr(new) == "blur(ksize=7, sigma=0.0)"
+    assert loop.chain.threads == [1, 1]  # the new blur's own tuning, not numba's default

@@ -10,7 +10,8 @@ future then holds the result, or the ``ValueError`` of a command that no longer 
 filter index past the end of a chain that changed meanwhile).
 
 The loop is the *target*: it has a ``chain`` and a method ``on_<command>`` per command, called
-in the loop's thread with the command's arguments.
+in the loop's thread with the command's arguments (``on_set_filter(index, old, new, threads)``
+gets the thread count ``prepare`` tuned the new filter for; None: numba's own).
 """
 import concurrent.futures
 import queue
@@ -60,8 +61,9 @@ class Commands:
         params[name] = value
         # The registry refuses an unknown name or a bad value with the command line's own message.
         replacement = self._registry_or_default().create(current.name, params)
-        self._prepare(Chain([replacement]))
-        return self._submit("set_filter", index, current, replacement)
+        alone = Chain([replacement])
+        self._prepare(alone)  # tuned: its variant is set on the filter, its thread count on the chain
+        return self._submit("set_filter", index, current, replacement, alone.threads[0])
 
     def pause(self, paused=None):
         """Pause (True), resume (False) or toggle (None); the future's result is the new state."""

@@ -338,12 +338,12 @@ class LiveLoop:
         note(f"chain: {chain!r}")
         return chain
 
-    def on_set_filter(self, index, old, new):
+    def on_set_filter(self, index, old, new, threads=None):
         if index >= len(self.chain) or self.chain.filters[index] is not old:
             raise ValueError(f"the chain changed meanwhile; filter {index} is no longer {old!r}")
         chain = Chain([new if i == index else f for i, f in enumerate(self.chain.filters)])
         chain.enabled = list(self.chain.enabled)
-        chain.threads = [None if i == index else t for i, t in enumerate(self.chain.threads)]
+        chain.threads = [threads if i == index else t for i, t in enumerate(self.chain.threads)]
         with self._lock:
             self.chain = chain
         note(f"chain: {chain!r}")
