@@ -132,3 +132,22 @@ def test_a_reader_that_goes_away_is_not_an_error():
     with child.stderr:
         error = child.stderr.read().decode()
     assert child.wait() == 141 and error == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--repeat", "0"], "--repeat must be at least 1, got 0"),
+    (["--repeat", "-3"], "--repeat must be at least 1, got -3"),
+    (["--filters", "", "--chain", ""], "nothing to time"),
+])
+def test_bench_refuses_what_it_cannot_time_in_one_line(args, message):
+    result = camfx("bench", "--size", "720p", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"camfx: error: {message}") and result.stderr.count("\n") == 1
+
+
+def test_bench_times_at_least_the_runs_asked_for_and_says_how_many():
+    import json
+    result = camfx("bench", "--size", "720p", "--repeat", "7", "--filters", "", "--chain", "edge", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["repeat"] == 10 and [row["name"] for row in report["rows"]] == ["chain edge"]

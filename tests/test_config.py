@@ -44,6 +44,9 @@ def test_values_override_defaults(tmp_path):
     ("[kernels.outline]\nmatrix = [1, 2]\n", r"kernels.outline.matrix must be a non-empty 2-D list"),
     ("[kernels.outline]\nmatrix = [[1]]\nsize = 3\n", r"unknown key 'kernels.outline.size'"),
     ("[capture\n", r"c.toml: cannot read config"),
+    ("[capture]\nfps = nan\n", r"c.toml: capture.fps must be a finite number, got nan"),
+    ("[live]\nreconnect_timeout = inf\n", r"c.toml: live.reconnect_timeout must be a finite number, got inf"),
+    ("[kernels.outline]\nmatrix = [[1]]\nscale = -inf\n", r"kernels.outline.scale must be a finite number"),
 ])
 def test_bad_config_names_the_key_and_the_file(tmp_path, text, message):
     path = tmp_path / "c.toml"

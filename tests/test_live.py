@@ -231,7 +231,10 @@ def test_no_camera_plays_the_demo_and_says_so():
     (["--source", "rtsp://127.0.0.1:9/cam"], "rtsp://127.0.0.1:9/cam: cannot open"),
     (["--source", "demo", "--filters", "blur(ksize=4)"], "ksize must be an odd positive integer, got 4"),
     (["--source", "demo", "--frames", "0"], "--frames must be positive"),
-    (["--source", "demo", "--fps", "-5"], "--fps must be positive"),
+    (["--source", "demo", "--fps", "-5"], "--fps must be a positive number, got -5.0"),
+    (["--source", "demo", "--fps", "nan"], "--fps must be a positive number, got nan"),
+    (["--source", "demo", "--fps", "inf"], "--fps must be a positive number, got inf"),
+    (["--source", "demo", "--record", "clip.mp4/"], "clip.mp4/: names a folder; a recording is a file"),
     (["--source", "demo", "--fourcc", "MJ"], "--fourcc must be 'auto' or four characters such as MJPG, got 'MJ'"),
 ])
 def test_bad_input_is_one_line_and_a_non_zero_exit(args, message):

@@ -437,7 +437,7 @@ def test_bad_requests_are_400_with_the_command_lines_message_and_the_chain_stays
                 ("PUT", "/api/chain", {"filters": "blur(ksize="}, "malformed filter chain"),
                 ("PUT", "/api/chain", {"filters": 5}, "a chain must be a spec string or a list of steps"),
                 ("PUT", "/api/chain", {"chain": "edge"}, 'expected {"filters"'),
-                ("PUT", "/api/chain", {"filters": "edge", "enabled": [True, False]}, "enabled has 2 values for 1 steps"),
+                ("PUT", "/api/chain", {"filters": "edge", "enabled": [True, False]}, "enabled has 2 values for 1 step"),
                 ("PUT", "/api/chain", {"filters": "edge", "enabled": "yes"}, "enabled must be a list"),
                 ("PUT", "/api/chain", b"{not json", "malformed JSON"),
                 ("PUT", "/api/chain/0/params/ksize", {"value": 4}, "box: ksize must be an odd positive integer, got 4"),

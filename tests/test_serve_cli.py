@@ -112,8 +112,11 @@ def test_serve_stops_when_a_clip_ends(clip_path):
     (["--filters", "blurr"], "unknown filter 'blurr'"),
     (["--host", "0.0.0.0", "--token", "has space"], "the token must be printable ASCII without spaces"),
     (["--source", "/no/such/clip.mkv"], "/no/such/clip.mkv"),
+    (["--config", "{tmp}/c.toml"], "live.output_dir: no such folder '/no/such/folder'"),
 ])
-def test_bad_settings_are_one_line_and_exit_2(args, message):
+def test_bad_settings_are_one_line_and_exit_2(args, message, tmp_path):
+    (tmp_path / "c.toml").write_text('[live]\noutput_dir = "/no/such/folder"\n')
+    args = [arg.format(tmp=tmp_path) for arg in args]
     result = subprocess.run([sys.executable, "-m", "camfx", "serve", *args], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 from ..engine.chain import Chain, parse_chain
+from ..errors import CamfxError
 from ..text import filter_label
 from .common import add_config_option, build_registry, load_config
 
@@ -41,6 +42,11 @@ def _timed(fn, frames, out, count, clock):
     return times
 
 
+def batches(repeat):
+    """Batches of ``BATCH`` runs that make at least ``repeat`` runs."""
+    return -(-repeat // BATCH)
+
+
 def compare(camfx_fn, opencv_fn, frames, repeat, clock=time.perf_counter):
     """Time ``camfx_fn(frame, out)`` and ``opencv_fn(frame, out)`` interleaved in batches; return
     a dict of medians and spreads in milliseconds."""
@@ -49,7 +55,7 @@ def compare(camfx_fn, opencv_fn, frames, repeat, clock=time.perf_counter):
         if fn is not None:
             _timed(fn, frames, out, 3, clock)
     ours, theirs, ratios = [], [], []
-    for _ in range(max(1, repeat // BATCH)):
+    for _ in range(batches(repeat)):
         a = _timed(camfx_fn, frames, out, BATCH, clock)
         ours += a
         if opencv_fn is not None:
@@ -68,9 +74,12 @@ def compare(camfx_fn, opencv_fn, frames, repeat, clock=time.perf_counter):
 
 def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat=100, tune=True,
               registry=None, progress=None):
-    """Measure every filter of ``filters`` alone and ``chain`` as a whole; return a dict (the
-    ``--json`` output)."""
+    """Measure every filter of ``filters`` alone and ``chain`` as a whole (either may be empty,
+    not both); return a dict (the ``--json`` output). ``repeat``: at least that many timed runs
+    per row, in whole batches. Raises CamfxError for nothing to time or ``repeat`` below 1."""
     import cv2  # only for this command: camfx process never loads OpenCV
+    if repeat < 1:
+        raise CamfxError(f"--repeat must be at least 1, got {repeat}")
     width, height = SIZES[size]
     from ..live.demo import DemoScene
     scene = DemoScene(width, height)
@@ -81,6 +90,8 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
     if chain:
         whole = parse_chain(chain, registry)
         steps.append((f"chain {chain}", whole))
+    if not steps:
+        raise CamfxError("nothing to time: --filters and --chain name no filter")
     for label, c in steps:
         if progress:
             progress(label)
@@ -93,7 +104,8 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
         rows.append(row)
     single = [r["ratio"] for r in rows if not r["chain"] and "ratio" in r]
     return {
-        "size": size, "shape": list(frames[0].shape), "repeat": repeat, "threads": numba.get_num_threads(),
+        "size": size, "shape": list(frames[0].shape), "repeat": batches(repeat) * BATCH,
+        "threads": numba.get_num_threads(),
         "threading_layer": numba.config.THREADING_LAYER, "numba": numba.__version__, "opencv": cv2.__version__,
         "numpy": np.__version__, "copy_ms": copy["camfx_ms"], "copy_p10_ms": copy["camfx_p10_ms"],
         "copy_p90_ms": copy["camfx_p90_ms"], "rows": rows,
@@ -127,7 +139,7 @@ def main(size="1080p", filters=None, chain=DEFAULT_CHAIN, repeat=100, as_json=Fa
          registry=None, stream=None):
     stream = stream or sys.stdout
     progress = None if as_json else (lambda label: print(f"camfx bench: {label}...", file=sys.stderr, flush=True))
-    result = run_bench(size, filters or DEFAULT_FILTERS, chain, repeat, tune, registry, progress)
+    result = run_bench(size, DEFAULT_FILTERS if filters is None else filters, chain, repeat, tune, registry, progress)
     print(json.dumps(result, indent=1) if as_json else format_table(result), file=stream)
     return result
 
@@ -135,9 +147,12 @@ def main(size="1080p", filters=None, chain=DEFAULT_CHAIN, repeat=100, as_json=Fa
 def add_parser(commands):
     bench = commands.add_parser("bench", help="time the filters and a chain against OpenCV on this machine")
     bench.add_argument("--size", choices=["720p", "1080p", "4k"], default="1080p", help="frame size (default 1080p)")
-    bench.add_argument("--filters", metavar="SPEC", help="filters to time one by one (default: the built-ins)")
-    bench.add_argument("--chain", metavar="SPEC", default="blur,emboss,edge", help="chain to time as a whole")
-    bench.add_argument("--repeat", type=int, default=100, metavar="N", help="timed runs per filter (default 100)")
+    bench.add_argument("--filters", metavar="SPEC",
+                       help='filters to time one by one (default: the built-ins; "": none)')
+    bench.add_argument("--chain", metavar="SPEC", default="blur,emboss,edge",
+                       help='chain to time as a whole (default: blur,emboss,edge; "": none)')
+    bench.add_argument("--repeat", type=int, default=100, metavar="N",
+                       help="timed runs per filter, at least (in batches of 5; default 100)")
     bench.add_argument("--json", action="store_true", help="machine-readable output")
     bench.add_argument("--no-tune", action="store_true", help="default variants, no autotuning")
     add_config_option(bench)

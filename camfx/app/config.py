@@ -11,6 +11,7 @@ Where settings come from, each over the one before (command-line options come la
    belongs to another tool and is passed over with one note.
 """
 import json
+import math
 import os
 import sys
 import tomllib
@@ -198,6 +199,8 @@ def _check_type(path, where, value, types):
     if isinstance(value, bool) and bool not in types or not isinstance(value, types):
         expected = " or ".join(_TYPE_NAMES[t] for t in types)
         raise ConfigError(f"{path}: {where} must be {expected}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):  # TOML has nan and inf
+        raise ConfigError(f"{path}: {where} must be a finite number, got {value!r}")
 
 
 def _check_kernel(path, where, table):

@@ -53,5 +53,5 @@ def cmd_warmup(args):
             if variant is not None:
                 f.use(variant)
             f(frame)
-    print(f"camfx: ready ({chain_label(chain)})")
+    print(f"camfx: ready ({chain_label(chain) if len(chain) else 'no filters'})")
     return 0

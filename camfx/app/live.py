@@ -1,8 +1,10 @@
 """``camfx live``: wires a source, the capture thread, the chain and the outputs together."""
 import contextlib
+import math
 import signal
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -196,16 +198,19 @@ def file_inputs(spec):
 def check_live_settings(capture, live, args):
     """Refuse values that would only fail later, naming the option."""
     for key in ("width", "height", "fps"):
-        if capture[key] <= 0:
-            raise CamfxError(f"--{key} must be positive, got {capture[key]}")
+        if not 0 < capture[key] < math.inf:  # nan and inf too
+            raise CamfxError(f"--{key} must be a positive number, got {capture[key]}")
     fourcc = capture["fourcc"]
     if fourcc != "auto" and not (len(fourcc) == 4 and fourcc.isascii() and fourcc.isprintable()):
         raise CamfxError(f"--fourcc must be 'auto' or four characters such as MJPG, got {fourcc!r}")
     for key in ("stall_timeout", "reconnect_timeout"):
-        if live[key] <= 0:
-            raise CamfxError(f"live.{key} must be positive, got {live[key]}")
-    if live["target_fps"] < 0:
+        if not 0 < live[key] < math.inf:
+            raise CamfxError(f"live.{key} must be a positive number of seconds, got {live[key]}")
+    if not 0 <= live["target_fps"] < math.inf:
         raise CamfxError(f"live.target_fps must be positive, or 0 for the source's rate, got {live['target_fps']}")
+    if not Path(live["output_dir"]).is_dir():
+        raise CamfxError(f"live.output_dir: no such folder {live['output_dir']!r} "
+                         "(where snapshots and recordings go)")
     if args.frames is not None and args.frames <= 0:
         raise CamfxError(f"--frames must be positive, got {args.frames}")
 

@@ -1,5 +1,6 @@
 """``camfx serve``: the live loop, headless, watched and steered from a browser on one port."""
 import asyncio
+import math
 import signal
 import socket
 
@@ -117,7 +118,7 @@ def _check_serve_settings(settings):
         raise CamfxError(f"serve.max_viewers must be at least 1, got {settings['max_viewers']}")
     if not 1 <= settings["jpeg_quality"] <= 100:
         raise CamfxError(f"serve.jpeg_quality must be from 1 to 100, got {settings['jpeg_quality']}")
-    if settings["write_timeout"] <= 0:
-        raise CamfxError(f"serve.write_timeout must be positive, got {settings['write_timeout']}")
+    if not 0 < settings["write_timeout"] < math.inf:
+        raise CamfxError(f"serve.write_timeout must be a positive number of seconds, got {settings['write_timeout']}")
     if not all(isinstance(h, str) and h for h in settings["allowed_hosts"]):
         raise CamfxError(f"serve.allowed_hosts must be a list of host names, got {settings['allowed_hosts']!r}")

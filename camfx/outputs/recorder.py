@@ -34,6 +34,8 @@ def check_record_path(path, overwrite=False, inputs=()):
     """``path`` as a Path if a recording can go there, else CamfxError saying why in one line: an
     extension the writer has no container for, a missing folder, an existing file (unless
     ``overwrite``), or one of ``inputs`` (a video file being played)."""
+    if str(path).endswith(("/", os.sep)):  # Path() would drop the slash and make it a file
+        raise CamfxError(f"{path}: names a folder; a recording is a file, such as out.mp4")
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise CamfxError(f"{path}: recordings must end in {', '.join(FORMATS)}")

@@ -33,6 +33,7 @@ from aiohttp import WSMsgType, web
 
 from ..engine.chain import parse_spec
 from ..outputs.sink import note
+from ..text import plural
 from .describe import describe_chain, describe_filters, jsonable
 from .guard import Guard
 from .stream import BOUNDARY
@@ -278,7 +279,7 @@ class Server:
             except ValueError as error:
                 raise ApiError(400, str(error)) from None
             if len(enabled) != steps:
-                raise ApiError(400, f"enabled has {len(enabled)} values for {steps} steps")
+                raise ApiError(400, f"enabled has {plural(len(enabled), 'value')} for {plural(steps, 'step')}")
         await self._command(self.commands.replace_chain, body["filters"])
         # The steps to switch off are queued right behind the new chain, so the loop makes them
         # between the same two frames.
