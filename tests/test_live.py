@@ -626,3 +626,15 @@ def test_a_parameter_change_runs_the_new_filter_on_the_thread_count_it_was_tuned
         loop.result()
     assert loop.chain.filters[0] is new and repr(new) == "blur(ksize=7, sigma=0.0)"
     assert loop.chain.threads == [1, 1]  # the new blur's own tuning, not numba's default
+
+
+def test_run_after_start_runs_one_pump(clip_path):
+    sink = Keep()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("edge"), frames=10)
+        loop.add_output(sink, maxsize=100)
+        loop.start()
+        summary = loop.run()
+    assert SUMMARY.match(summary).group(1) == "10"
+    indexes = [index for index, _ in sink.got]
+    assert indexes == sorted(set(indexes)) and len(indexes) == 10  # no frame filtered twice

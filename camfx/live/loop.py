@@ -176,9 +176,11 @@ class LiveLoop:
     # -- running ---------------------------------------------------------------------------------
 
     def start(self):
-        """Start the pump on its own thread; return at once."""
-        self._thread = threading.Thread(target=self._pump, name="camfx-live-loop", daemon=True)
-        self._thread.start()
+        """Start the pump on its own thread; return at once (once: starting a started loop, or
+        :meth:`run` after :meth:`start`, does not start a second pump)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._pump, name="camfx-live-loop", daemon=True)
+            self._thread.start()
         return self
 
     def stop(self):
