@@ -45,6 +45,7 @@ class Blur(Filter):
     """
 
     name = "blur"
+    group = "blur and sharpen"
     stateless = True  # per-thread scratch buffers only
     variants = ("separable", "generic")  # weights as constants, uint16 sums / weights from arrays
     variant = "separable"
@@ -55,7 +56,7 @@ class Blur(Filter):
         self._weights = gaussian_weights(self.ksize, self.sigma)
         # Common powers of two out of the weights ([16, 64, 96, 64, 16] -> [1, 4, 6, 4, 1]), so
         # the sums fit 16-bit lanes; the result is still OpenCV's bit-exact rounding.
-        reduced, bits = _reduce(self._weights, FRACTION_BITS)
+        reduced, bits = reduce_weights(self._weights, FRACTION_BITS)
         shift = 2 * bits
         self._separable = Separable(reduced, reduced, offset=(1 << shift) >> 1, multiplier=1, shift=shift)
 
@@ -74,7 +75,7 @@ class Blur(Filter):
         return [kernels.separable.separable_fixed_to_u8] if self.variant == "generic" else self._separable.dispatchers()
 
 
-def _reduce(weights, bits):
+def reduce_weights(weights, bits):
     """Divide integer ``weights`` of ``bits`` fractional bits by their largest common power of two."""
     weights = [int(w) for w in weights]
     while bits > 0 and all(w % 2 == 0 for w in weights):

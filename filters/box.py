@@ -11,6 +11,7 @@ class Box(Filter):
     """Mean over a ``ksize`` x ``ksize`` window, equal to ``cv2.blur(frame, (ksize, ksize))``."""
 
     name = "box"
+    group = "blur and sharpen"
     stateless = True  # per-thread scratch buffers only
     variants = ("running", "generic")  # running vertical sums, 16-bit / float weights from arrays
     variant = "running"

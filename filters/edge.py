@@ -18,6 +18,7 @@ class Edge(Filter):
     uint8, returned as three equal channels for a BGR frame."""
 
     name = "edge"
+    group = "edges"
     stateless = True  # per-thread scratch buffers only
     variants = ("fused", "twopass")  # gray + Sobel in one pass / gray frame, then Sobel
     variant = "fused"

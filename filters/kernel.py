@@ -17,6 +17,7 @@ class Kernel(Filter):
     ``cv2.filter2D(frame, -1, matrix * scale, delta=offset)``."""
 
     name = "kernel"
+    group = "stylise"
     stateless = True  # per-thread scratch buffers only
     variants = ("direct", "generic")  # weights as constants / weights from an array
     variant = "direct"

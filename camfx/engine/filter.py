@@ -35,6 +35,7 @@ class Filter:
     """
 
     name = ""
+    group = ""  # where `camfx filters` lists it: one of app.filters.GROUPS ("" lists it under "other")
     variants = ()
     variant = None
     stateless = False
