@@ -20,6 +20,7 @@ class ChromaKey(Filter):
     name = "chroma_key"
     group = "composite"
     stateless = True
+    counterpart = False  # OpenCV has no chroma key: the reference is the definition, in NumPy
 
     def __init__(self, *, key: list = [0, 255, 0], tolerance: float = 100.0,  # noqa: B006 (never mutated)
                  softness: float = 20.0, replace: list = [0, 0, 0], image: str = ""):  # noqa: B006

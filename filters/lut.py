@@ -61,6 +61,14 @@ def read_cube(path):
     return np.array(rows).reshape(size, size, size, 3), low, high
 
 
+def write_cube(path, table, title="camfx"):
+    """Write ``table`` (N, N, N, 3), indexed [blue][green][red] and holding (R, G, B) outputs
+    from 0 to 1, as a .cube file (the inverse of :func:`read_cube`, domain 0 to 1)."""
+    rows = np.asarray(table, np.float64).reshape(-1, 3)
+    lines = [f'TITLE "{title}"', f"LUT_3D_SIZE {len(table)}"] + [f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
 def _numbers(words, count):
     """``count`` finite numbers from ``words``, or None."""
     try:
@@ -103,6 +111,7 @@ class Lut(Filter):
     name = "lut"
     group = "colour"
     stateless = True
+    counterpart = False  # OpenCV has no 3-D LUT: the reference is the definition, in NumPy
 
     def __init__(self, *, path: str):
         if not isinstance(path, str) or not path:

@@ -31,7 +31,8 @@ class Filter:
     :meth:`reference` names an independent implementation of the same picture (OpenCV's, for
     the built-ins), within ``reference_tolerance`` levels per pixel: the one statement of what
     the filter computes, which :func:`camfx.testing.check_filter` checks and ``camfx bench``
-    times against.
+    times against (unless ``counterpart`` is False: a definition in NumPy, where OpenCV has no
+    such filter, is checked but not timed).
     """
 
     name = ""
@@ -40,6 +41,7 @@ class Filter:
     variant = None
     stateless = False
     reference_tolerance = 1
+    counterpart = True  # reference() is OpenCV's route to the picture, for camfx bench to time against
 
     def __call__(self, frame, *, out=None):
         frame = check_frame(frame)
