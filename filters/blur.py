@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, number, odd_ksize
+from camfx.engine.filter import Filter, KernelPass, number, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.specialised import Separable
 
@@ -61,6 +61,13 @@ class Blur(Filter):
         self._separable = Separable(reduced, reduced, offset=(1 << shift) >> 1, multiplier=1, shift=shift)
 
     reference_tolerance = 0  # OpenCV's uint8 GaussianBlur is bit-exact, and so is this
+
+    kernel_note = "rounded once, at the end, in OpenCV's bit-exact fixed point"
+
+    def kernel_passes(self):
+        weights = np.asarray(self._weights)
+        return [KernelPass("vertical pass", weights[:, None], 1 / (1 << FRACTION_BITS)),
+                KernelPass("horizontal pass", weights[None, :], 1 / (1 << FRACTION_BITS))]
 
     def reference(self):
         import cv2

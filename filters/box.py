@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, odd_ksize
+from camfx.engine.filter import Filter, KernelPass, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.codegen import rounded_division
 from camfx.kernels.specialised import Separable
@@ -31,6 +31,13 @@ class Box(Filter):
         self._running = Separable(ones, ones, offset=offset, multiplier=multiplier, shift=shift, running=True)
 
     reference_tolerance = 0  # exact integer sums, rounded once, as OpenCV's
+
+    kernel_note = "rounded once, at the end"
+
+    def kernel_passes(self):
+        ones = np.ones(self.ksize, np.int64)
+        return [KernelPass("vertical pass", ones[:, None], 1 / self.ksize),
+                KernelPass("horizontal pass", ones[None, :], 1 / self.ksize)]
 
     def reference(self):
         import cv2

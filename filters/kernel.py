@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, kernel_matrix, number
+from camfx.engine.filter import Filter, KernelPass, kernel_matrix, number
 from camfx.kernels import convolve2d
 from camfx.kernels.specialised import Direct
 
@@ -38,6 +38,9 @@ class Kernel(Filter):
         else:
             self.variants = ("generic",)
             self.variant = "generic"
+
+    def kernel_passes(self):
+        return [KernelPass("kernel", np.array(self.matrix), self.scale, self.offset)]
 
     def reference(self):
         import cv2

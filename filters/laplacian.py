@@ -1,6 +1,6 @@
 import numpy as np
 
-from camfx.engine.filter import Filter, integer
+from camfx.engine.filter import Filter, KernelPass, integer
 from camfx.kernels.specialised import GrayGradient
 
 KSIZES = (1, 3, 5, 7)
@@ -40,6 +40,11 @@ class Laplacian(Filter):
             raise ValueError(f"ksize must be one of {', '.join(map(str, KSIZES))}, got {ksize!r}")
         self.ksize = ksize
         self._kernel = GrayGradient(laplacian_kernel(ksize))
+
+    kernel_note = "the absolute value, saturated to 0-255"
+
+    def kernel_passes(self):
+        return [KernelPass("Laplacian", laplacian_kernel(self.ksize))]
 
     def reference(self):
         import cv2

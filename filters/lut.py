@@ -118,8 +118,8 @@ class Lut(Filter):
             raise ValueError(f"path must name a .cube file, got {path!r}")
         self.path = path
         self._table, self._low, self._high = read_cube(path)
-        self._levels = (self._table * 255).astype(np.float32)
         self._lower, self._frac = lut3d.axis_tables(self._table.shape[0], self._low, self._high)
+        self._rows = lut3d.red_interpolated(self._table * 255, self._lower, self._frac)
 
     def reference(self):
         import cv2
@@ -138,7 +138,7 @@ class Lut(Filter):
 
     def apply(self, frame, out=None):
         frame, out, src, dst, channels, nblocks = pointwise.rows(frame, out)
-        lut3d.trilinear(src, channels, self._levels, self._lower, self._frac, nblocks, dst)
+        lut3d.trilinear(src, channels, self._rows, self._lower, self._frac, nblocks, dst)
         return out
 
     def compiled(self):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from camfx.engine.filter import Filter
+from camfx.engine.filter import Filter, KernelPass
 from camfx.kernels.specialised import GrayGradient
 
 # Prewitt's 3x3 derivative: a plain difference across, a plain mean along.
@@ -17,6 +17,11 @@ class Prewitt(Filter):
 
     def __init__(self):
         self._kernel = GrayGradient(PREWITT_X, PREWITT_X.T)
+
+    kernel_note = "the gradient magnitude sqrt(x**2 + y**2), rounded and saturated"
+
+    def kernel_passes(self):
+        return [KernelPass("x gradient", PREWITT_X, source="input"), KernelPass("y gradient", PREWITT_X.T, source="input")]
 
     def reference(self):
         import cv2

@@ -1,6 +1,6 @@
 import numpy as np
 
-from camfx.engine.filter import Filter
+from camfx.engine.filter import Filter, KernelPass
 from camfx.kernels.specialised import GrayGradient
 
 # Scharr's 3x3 derivative (OpenCV's cv2.Scharr, dx=1): more rotation-invariant than Sobel's.
@@ -17,6 +17,11 @@ class Scharr(Filter):
 
     def __init__(self):
         self._kernel = GrayGradient(SCHARR_X, SCHARR_X.T)
+
+    kernel_note = "the gradient magnitude sqrt(x**2 + y**2), rounded and saturated"
+
+    def kernel_passes(self):
+        return [KernelPass("x gradient", SCHARR_X, source="input"), KernelPass("y gradient", SCHARR_X.T, source="input")]
 
     def reference(self):
         import cv2

@@ -2,6 +2,7 @@ import numpy as np
 
 from camfx.engine.filter import Filter, number
 from camfx.kernels import pointwise
+from camfx.kernels.scratch import scratch
 
 # The classic sepia matrix (as in Microsoft's and most editors' "sepia tone"): rows give the
 # output's R, G, B from the input's R, G, B.
@@ -35,7 +36,8 @@ class Sepia(Filter):
 
     def apply(self, frame, out=None):
         frame, out, src, dst, channels, nblocks = pointwise.rows(frame, out)
-        pointwise.color_matrix(src, channels, self._matrix, nblocks, dst)
+        planes = scratch("colour-matrix-planes", (nblocks, 6, frame.shape[1]), np.dtype(np.uint8))
+        pointwise.color_matrix(src, channels, self._matrix, planes, nblocks, dst)
         return out
 
     def compiled(self):

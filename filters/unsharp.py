@@ -1,4 +1,6 @@
-from camfx.engine.filter import Filter, number, odd_ksize
+import numpy as np
+
+from camfx.engine.filter import Filter, KernelPass, number, odd_ksize
 from camfx.kernels.specialised import Separable
 from camfx_filters.blur import FRACTION_BITS, gaussian_weights, reduce_weights
 
@@ -21,6 +23,13 @@ class Unsharp(Filter):
         # The blur's exact fixed-point sums, rounded, then weighted with the pixel in one pass.
         self._kernel = Separable(weights, weights, offset=(1 << shift) >> 1, multiplier=1, shift=shift,
                                  unsharp=(1 + self.amount, -self.amount))
+
+    kernel_note = "the blur rounded, then (1 + amount) * frame - amount * blur, rounded"
+
+    def kernel_passes(self):
+        weights = np.asarray(gaussian_weights(self.ksize, self.sigma))
+        return [KernelPass("vertical blur pass", weights[:, None], 1 / (1 << FRACTION_BITS)),
+                KernelPass("horizontal blur pass", weights[None, :], 1 / (1 << FRACTION_BITS))]
 
     def reference(self):
         import cv2

@@ -3,10 +3,25 @@
 import functools
 import inspect
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import CamfxError
+
+
+class KernelPass(NamedTuple):
+    """One convolution a filter does, as ``camfx explain`` shows it: ``matrix`` (2-D, correlated
+    as ``cv2.filter2D`` does, anchor at ``(rows // 2, columns // 2)``) times ``scale``, plus
+    ``offset``. ``source`` says what it applies to: ``"previous"``, the result of the pass
+    before it (the filter's input for the first: separable filters); ``"input"``, the filter's
+    input (one of several gradients, combined after)."""
+
+    label: str
+    matrix: np.ndarray
+    scale: float = 1.0
+    offset: float = 0.0
+    source: str = "previous"
 
 
 class Filter:
@@ -55,6 +70,13 @@ class Filter:
         None when there is none. ``frame`` is a C-contiguous uint8 gray or BGR frame; ``dst``, when
         given, is an array of the frame's shape the reference may write into (for timing)."""
         return None
+
+    def kernel_passes(self):
+        """The convolutions this filter does, as a list of :class:`KernelPass`, on a gray frame
+        (``camfx explain`` draws them); None for a filter that is not a convolution."""
+        return None
+
+    kernel_note = "rounded and saturated to 0-255"  # what the filter does after its passes
 
     def compiled(self):
         """The numba functions ``apply`` will call with the current variant (so a chain can say

@@ -64,12 +64,17 @@ class Direct(_Generated):
 
     def __init__(self, kernel, delta=0.0):
         self.source = codegen.direct_source(np.asarray(kernel, np.float64).tolist(), delta)
+        self.rows = len(kernel)
 
     def __call__(self, frame, out=None):
         frame, src, channels = _rows(frame)
         out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
         nblocks = row_blocks(frame.shape[0], numba.get_num_threads())
-        self.run(src, channels, nblocks, out.reshape(src.shape))
+        if codegen.load(self.source).FLOAT_ROWS:  # float kernels keep a ring of float32 rows
+            ring = scratch("direct-float-rows", (nblocks, self.rows, src.shape[1]), np.dtype(np.float32))
+            self.run(src, channels, nblocks, ring, out.reshape(src.shape))
+        else:
+            self.run(src, channels, nblocks, out.reshape(src.shape))
         return out
 
 
