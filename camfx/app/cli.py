@@ -5,10 +5,10 @@ import os
 import sys
 
 from ..errors import CamfxError
-from . import bench, config_cmd, explain, filters, live, process, serve
+from . import bench, cameras, config_cmd, explain, filters, live, outputs, process, serve
 
 # Each module has add_parser(subparsers), which sets ``run`` to the function the command calls.
-COMMANDS = (filters, live, process, serve, bench, explain, config_cmd)
+COMMANDS = (filters, live, outputs, process, serve, bench, explain, cameras, config_cmd)
 
 
 def make_parser():
