@@ -102,23 +102,29 @@ def gray3(src, nblocks, out):
 
 
 @njit(parallel=True, cache=True)
-def gray_blend(src, channels, a, g, c, nblocks, out):
+def gray_blend(src, channels, a, g, c, planes, nblocks, out):
     """``out = saturate(a * f + g * gray(f) + c)`` per channel, in float32 (``gray`` of a gray
-    frame is the frame)."""
+    frame is the frame). ``planes`` (nblocks, 6, W) uint8: BGR rows are split into planes and
+    joined again after, as in :func:`color_matrix`."""
     width = src.shape[1] // channels
     a, g, c = np.float32(a), np.float32(g), np.float32(c)
     for b in prange(nblocks):
+        pb, pg, pr, ob, og, orr = planes[b, 0], planes[b, 1], planes[b, 2], planes[b, 3], planes[b, 4], planes[b, 5]
         for y in block_rows(b, nblocks, src.shape[0]):
             s, o = src[y], out[y]
             if channels == 1:
                 for x in range(width):
                     o[x] = saturate((a + g) * np.float32(s[x]) + c)
-            else:
-                for x in range(width):
-                    k = g * np.float32(gray_of(np.int32(s[3 * x]), np.int32(s[3 * x + 1]), np.int32(s[3 * x + 2]))) + c
-                    o[3 * x] = saturate(a * np.float32(s[3 * x]) + k)
-                    o[3 * x + 1] = saturate(a * np.float32(s[3 * x + 1]) + k)
-                    o[3 * x + 2] = saturate(a * np.float32(s[3 * x + 2]) + k)
+                continue
+            for x in range(width):
+                pb[x], pg[x], pr[x] = s[3 * x], s[3 * x + 1], s[3 * x + 2]
+            for x in range(width):
+                k = g * np.float32(gray_of(np.int32(pb[x]), np.int32(pg[x]), np.int32(pr[x]))) + c
+                ob[x] = saturate(a * np.float32(pb[x]) + k)
+                og[x] = saturate(a * np.float32(pg[x]) + k)
+                orr[x] = saturate(a * np.float32(pr[x]) + k)
+            for x in range(width):
+                o[3 * x], o[3 * x + 1], o[3 * x + 2] = ob[x], og[x], orr[x]
 
 
 @njit(parallel=True, cache=True)
