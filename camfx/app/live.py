@@ -61,7 +61,7 @@ def cmd_live(args):
         chain.warm(blank)
         note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
         with (NoWindow() if live["headless"] else Window()) as window, capture:
-            governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+            governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
             loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
                             output_dir=live["output_dir"], hud=live["hud"], governor=governor)
             print(loop.run(), flush=True)

@@ -101,6 +101,7 @@ class LiveLoop:
         image = self._filter(frame.image)
         if self.governor is not None:
             self.governor.update(self.clock() - start)
+            self.chain.economize(self.governor.economy)
         self._last = image
         if self._record_path is not None and self.recorder is None:
             self._start_recording(self._record_path)
