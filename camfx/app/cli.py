@@ -5,10 +5,10 @@ import os
 import sys
 
 from ..errors import CamfxError
-from . import bench, filters, live, process
+from . import bench, filters, live, models, process
 
 # Each module has add_parser(subparsers), which sets ``run`` to the function the command calls.
-COMMANDS = (filters, live, process, bench)
+COMMANDS = (filters, live, process, bench, models)
 
 
 def make_parser():

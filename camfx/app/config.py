@@ -43,7 +43,7 @@ SCHEMA = {
     },
 }
 # Sections whose keys are names the user chooses.
-FREE_SECTIONS = ("plugins", "kernels")
+FREE_SECTIONS = ("plugins", "kernels", "models")
 KERNEL_KEYS = {"matrix": (list,), "scale": (int, float), "offset": (int, float)}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", bool: "true or false", dict: "a table"}
 
@@ -101,6 +101,8 @@ def _merge(data, path):
             where = f"{section}.{key}"
             if section == "plugins":
                 _check_type(path, where, value, (str,))
+            elif section == "models":
+                _check_model(path, where, key, value)
             elif section == "kernels":
                 value = _check_kernel(path, where, value)
             elif key not in SCHEMA[section]:
@@ -115,6 +117,13 @@ def _check_type(path, where, value, types):
     if isinstance(value, bool) and bool not in types or not isinstance(value, types):
         expected = " or ".join(_TYPE_NAMES[t] for t in types)
         raise ConfigError(f"{path}: {where} must be {expected}, got {value!r}")
+
+
+def _check_model(path, where, name, value):
+    from ..models import MODELS
+    if name not in MODELS:
+        raise ConfigError(f"{path}: unknown model {where!r}; known: {', '.join(MODELS)}")
+    _check_type(path, where, value, (str,))
 
 
 def _check_kernel(path, where, table):
