@@ -1,5 +1,8 @@
-"""Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader."""
+"""Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader;
+the example plugin installed as a user would install it."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -64,7 +67,8 @@ def clip_path(tmp_path_factory, scene_frames):
 
 @pytest.fixture(scope="session")
 def recorded_frames(clip_path):
-    """Frames of the recorded clip, read with the same reader the app uses."""
+    """Frames of the recorded clip, read as `camfx live` and `camfx process` read a file (PyAV,
+    through camfx.files.video.InputVideo)."""
     with VideoFile(clip_path) as video:
         return list(video)
 
@@ -88,3 +92,16 @@ def assert_close(actual, expected, tolerance=1):
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
     diff = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
     assert diff.max(initial=0) <= tolerance, f"max difference {diff.max()} at {np.unravel_index(diff.argmax(), diff.shape)}"
+
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parent.parent / "examples" / "camfx-tint"
+
+
+@pytest.fixture(scope="session")
+def example_plugin_site(tmp_path_factory):
+    """A folder where pip installed the example plugin package from examples/ (with its entry
+    point), as a third-party plugin is installed; put it on ``sys.path`` to use it."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(EXAMPLE_PLUGIN)], check=True)
+    return target

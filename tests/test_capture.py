@@ -36,7 +36,7 @@ def drain(capture, until, timeout=5.0):
     return frames
 
 
-def test_pacer_releases_frames_at_the_clip_rate_and_never_waits_when_late():
+def test_pacer_releases_frames_at_their_time_and_never_waits_when_late():
     now = [10.0]
     waits = []
 
@@ -45,12 +45,28 @@ def test_pacer_releases_frames_at_the_clip_rate_and_never_waits_when_late():
         now[0] += seconds
         return False
 
-    pacer = Pacer(25.0, clock=lambda: now[0], wait=wait)
-    for i in range(3):
-        assert pacer.wait_for(i)
-    assert waits == [0.04, 0.04] and now[0] == pytest.approx(10.08)
+    pacer = Pacer(clock=lambda: now[0], wait=wait)
+    for at in (0.0, 0.04, 0.3):  # a variable frame rate: due at the file's own times
+        assert pacer.wait_until(at)
+    assert waits == [0.04, 0.26] and now[0] == pytest.approx(10.3)
     now[0] += 1.0  # processing fell a second behind: frames are due at once, no waiting
-    assert pacer.wait_for(3) and waits == [0.04, 0.04]
+    assert pacer.wait_until(0.34) and waits == [0.04, 0.26]
+
+
+def test_a_file_is_paced_by_its_own_timestamps(tmp_path):
+    from test_process import VFR_TIMES, make_clip
+
+    clip = make_clip(tmp_path / "vfr.mkv", times=VFR_TIMES, audio=False)
+    with VideoFile(clip) as video:
+        images = list(video)
+        assert video.time == pytest.approx(VFR_TIMES[-1], abs=1e-6)
+    with Capture(lambda: VideoFile(clip)) as capture:
+        frames = drain(capture, lambda f: False, timeout=10)
+    assert len(frames) == len(images) == len(VFR_TIMES) and capture.dropped == 0
+    shown = np.array([f.time for f in frames]) - frames[0].time
+    # Each frame appears at its own time (within the scheduling noise of a busy machine),
+    # not at 1/30 s intervals: the gaps range from 10 ms to 250 ms.
+    assert shown == pytest.approx(VFR_TIMES, abs=0.03)
 
 
 def test_recorded_clip_as_a_camera_gives_every_frame_in_order_to_a_fast_consumer(recorded_frames):
@@ -163,7 +179,7 @@ def test_camera_below_720p_keeps_its_default_format(recorded_frames):
     (7, "camera 7: not found"),
     ("/dev/video42", "camera /dev/video42: not found"),
     ("rtsp://127.0.0.1:9/none", "rtsp://127.0.0.1:9/none: cannot open"),
-    ("missing.mp4", "missing.mp4: no such video file"),
+    ("missing.mp4", "missing.mp4: no such file"),
 ])
 def test_missing_sources_fail_at_once_naming_the_source(spec, message):
     start = time.monotonic()

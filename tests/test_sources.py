@@ -30,7 +30,7 @@ def test_demo_source_is_deterministic_and_finite_when_asked():
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(CamfxError, match="no such video file"):
+    with pytest.raises(CamfxError, match="no such file"):
         VideoFile(tmp_path / "nope.mp4")
 
 

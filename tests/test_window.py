@@ -147,7 +147,7 @@ def test_window_shows_filtered_frames_with_the_hud_and_reacts_to_keys(preview, t
     p.key("q", settle=0)
     code, out, err = p.finish()
     assert code == 0, err
-    assert re.fullmatch(r"\d+ frames shown, \d+ dropped, .* latency mean [\d.]+ ms", out.strip())
+    assert re.fullmatch(r"\d+ frames shown, \d+ dropped, .* latency mean [\d.]+ ms; window: \d+ frames, \d+ dropped", out.strip())
     assert "Traceback" not in err
 
 

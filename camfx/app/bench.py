@@ -25,50 +25,6 @@ DEFAULT_CHAIN = "blur,emboss,edge"
 BATCH = 5
 
 
-def opencv_edge(frame):
-    """The edge filter done with OpenCV: gray, float Sobel x and y, magnitude, rounded to uint8."""
-    import cv2  # only for this command: camfx process never loads OpenCV
-    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    magnitude = cv2.convertScaleAbs(cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3),
-                                                  cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)))
-    return magnitude if frame.ndim == 2 else cv2.merge([magnitude] * 3)
-
-
-def opencv_reference(f):
-    """``ref(frame, dst=None)`` computing filter ``f``'s result with OpenCV, or None when OpenCV
-    has no counterpart (third-party filters)."""
-    import cv2  # only for this command: camfx process never loads OpenCV
-    from camfx_filters.emboss import EMBOSS
-    from camfx_filters.sharpen import SHARPEN
-    name = f.name
-    if name == "blur":
-        return lambda frame, dst=None: cv2.GaussianBlur(frame, (f.ksize, f.ksize), f.sigma, dst=dst)
-    if name == "box":
-        return lambda frame, dst=None: cv2.blur(frame, (f.ksize, f.ksize), dst=dst)
-    if name in ("emboss", "sharpen"):
-        kernel = EMBOSS if name == "emboss" else SHARPEN
-        return lambda frame, dst=None: cv2.filter2D(frame, -1, kernel, dst=dst)
-    if name == "kernel":
-        kernel = np.asarray(f.matrix, np.float32) * np.float32(f.scale)
-        return lambda frame, dst=None: cv2.filter2D(frame, -1, kernel, dst=dst, delta=f.offset)
-    if name == "edge":
-        return lambda frame, dst=None: opencv_edge(frame)
-    return None
-
-
-def opencv_chain(chain):
-    """The chain done step by step with OpenCV, or None if a step has no OpenCV counterpart."""
-    references = [opencv_reference(f) for f in chain]
-    if any(r is None for r in references):
-        return None
-
-    def run(frame, dst=None):
-        for reference in references:
-            frame = reference(frame)
-        return frame
-    return run
-
-
 def _percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -129,8 +85,7 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
             progress(label)
         if tune:
             c.tune(frames[0])
-        reference = opencv_reference(c.filters[0]) if len(c) == 1 and not label.startswith("chain ") \
-            else opencv_chain(c)
+        reference = c.reference()  # what each filter states as its OpenCV counterpart
         row = compare(lambda f, o: c(f, out=o), reference, frames, repeat)
         row.update(name=label, chain=label.startswith("chain "),
                    variants=[f.variant for f in c], threads=[t or numba.get_num_threads() for t in c.threads])

@@ -26,11 +26,15 @@ def configure_process():
       from OpenCV's capture and display threads and from the encoder (measured with
       ``camfx bench`` and on ``camfx process``). Set before numba starts its thread pool; a
       user's own ``OMP_WAIT_POLICY`` wins.
-    - OpenCV logs failed opens as warnings; camfx reports them in one line of its own. (Its
-      environment variable, read when OpenCV loads: ``camfx process`` never loads it.)
+    - OpenCV logs failed opens as warnings, and the FFmpeg inside it logs a stream it cannot
+      reach as errors; camfx reports both in one line of its own. Their own log levels keep them
+      quiet (environment variables read when OpenCV loads and when it first opens a stream;
+      ``camfx process`` never loads OpenCV): OpenCV's errors still show, FFmpeg's (-8: quiet)
+      do not. A user's own settings win.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def main(argv=None):

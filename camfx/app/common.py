@@ -23,10 +23,11 @@ def configure_models(config):
     models.configure(config["models"], config.base_dir)
 
 
-def build_chain(args, config):
-    """The chain from ``--filters`` when given, else from the config's ``[chain]``."""
+def build_chain(args, config, registry=None):
+    """The chain from ``--filters`` when given, else from the config's ``[chain]``; its filters
+    from ``registry`` (default: :func:`build_registry`)."""
     spec = args.filters if getattr(args, "filters", None) is not None else config["chain"]["filters"]
-    return parse_chain(spec, build_registry(config))
+    return parse_chain(spec, registry or build_registry(config))
 
 
 def override(section, args, keys):

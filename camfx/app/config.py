@@ -32,6 +32,7 @@ SCHEMA = {
     "live": {
         "headless": Setting(False, (bool,)),
         "hud": Setting(True, (bool,)),
+        "mirror": Setting(False, (bool,)),
         "output_dir": Setting(".", (str,)),
         "stall_timeout": _number(1.0),
         "reconnect_timeout": _number(10.0),

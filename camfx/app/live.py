@@ -1,8 +1,12 @@
 """``camfx live``: wires a source, the capture thread, the chain and the outputs together."""
+import contextlib
+import signal
+import threading
+
 import numpy as np
 
 from ..errors import CamfxError
-from .common import add_config_option, build_chain, load_config, override
+from .common import add_config_option, build_chain, build_registry, load_config, override
 
 
 def add_parser(commands):
@@ -21,7 +25,11 @@ def add_parser(commands):
     live.add_argument("--headless", action="store_true", default=None, help="no window (servers, tests)")
     live.add_argument("--frames", type=int, metavar="N", help="stop after N frames")
     live.add_argument("--loop", action="store_true", default=None, help="restart a file source at its end")
-    live.add_argument("--record", metavar="PATH", help="record the filtered frames to PATH (.mp4, .avi, .mkv)")
+    live.add_argument("--record", metavar="PATH",
+                      help="record the filtered frames to PATH: H.264 in .mp4 (or .m4v, .mov, .mkv)")
+    live.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
+    live.add_argument("--mirror", action="store_true", default=None,
+                      help="flip the preview window left to right (a self-view); never the other outputs")
     live.add_argument("--strict", action="store_true", default=None,
                       help="always filter at full size (no frame-rate governor)")
     live.set_defaults(run=cmd_live)
@@ -30,19 +38,22 @@ def add_parser(commands):
 def cmd_live(args):
     from ..live.capture import Capture
     from ..live.governor import Governor
-    from ..live.loop import KEYS_HELP, LiveLoop, note, tune_chain
-    from ..outputs.window import NoWindow, Window, check_display
+    from ..live.loop import LiveLoop, note, tune_chain
     from ..outputs.recorder import check_record_path
+    from ..outputs.window import KEYS_HELP, Window, WindowSink, check_display
 
     config = load_config(args.config)
     capture_settings = override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
-    live = override(config["live"], args, ("headless", "strict"))
+    live = override(config["live"], args, ("headless", "strict", "mirror"))
     _check_live_settings(capture_settings, live, args)
+    # Everything that can be refused is refused before the camera opens and the chain is tuned.
     if not live["headless"]:
         check_display()
+    inputs = _file_inputs(capture_settings["source"])
     if args.record:
-        check_record_path(args.record)
-    chain = build_chain(args, config)
+        check_record_path(args.record, args.overwrite, inputs)
+    registry = build_registry(config)
+    chain = build_chain(args, config, registry)
 
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
     capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
@@ -59,15 +70,53 @@ def cmd_live(args):
         blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
         tune_chain(chain, blank)
         chain.warm(blank)
+        governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
+        loop = LiveLoop(capture, chain, frames=args.frames, record=args.record, overwrite=args.overwrite,
+                        inputs=inputs, output_dir=live["output_dir"], governor=governor,
+                        registry=registry)
+        if not live["headless"]:
+            # The window belongs to this (the main) thread; the loop runs on its own.
+            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
+            loop.add_output(sink, start=False)
         note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
-        with (NoWindow() if live["headless"] else Window()) as window, capture:
-            governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
-            loop = LiveLoop(capture, chain, window, frames=args.frames, record=args.record,
-                            output_dir=live["output_dir"], hud=live["hud"], governor=governor)
-            print(loop.run(), flush=True)
+        with _signals_end(loop):
+            summary = loop.run()
+        print(summary, flush=True)
     finally:
         capture.close()
     return 0
+
+
+@contextlib.contextmanager
+def _signals_end(loop):
+    """SIGINT (Ctrl-C), SIGTERM and SIGHUP end the loop as q does: the recording is finished,
+    the summary printed. A second one, while that takes its time, interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+
+    def end(signum, frame):
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        loop.stop()  # only sets a flag: safe whatever this thread was doing
+
+    wanted = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {signum: signal.signal(signum, end) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _file_inputs(spec):
+    """The source as a file that a recording must never overwrite, if it is one."""
+    from pathlib import Path
+    from ..live.sources import parse_source
+    spec = parse_source(spec)
+    return [Path(spec)] if isinstance(spec, str) and Path(spec).is_file() else []
 
 
 def _check_live_settings(capture, live, args):

@@ -6,6 +6,7 @@ import importlib.metadata
 import importlib.util
 import inspect
 import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,6 +15,10 @@ from ..errors import PluginError
 from .filter import Filter
 
 GROUP = "camfx.filters"
+
+# Where each loaded filter class came from, for messages about its instances (a chain naming a
+# plugin that failed mid-stream).
+_ORIGINS = weakref.WeakKeyDictionary()
 
 # How an annotation in a filter's signature constrains a value from a chain spec.
 _TYPES = {int: (int,), float: (int, float), bool: (bool,), str: (str,), list: (list,)}
@@ -76,12 +81,13 @@ class Registry:
             if not (inspect.isclass(loaded) and issubclass(loaded, Filter)):
                 raise PluginError(f"plugin {name!r} from {plugin.origin} is not a camfx.Filter subclass")
             self._loaded[name] = loaded
+            _ORIGINS.setdefault(loaded, plugin.origin)
         return self._loaded[name]
 
     def create(self, name, params):
         """Construct filter ``name`` with ``params``, checked against its signature first."""
         cls = self.get(name)
-        _check_params(name, cls, params)
+        check_params(name, cls, params)
         try:
             return cls(**params)
         except ValueError as error:
@@ -91,7 +97,14 @@ class Registry:
                               f"{type(error).__name__}: {error}") from error
 
 
-def _check_params(name, cls, params):
+def origin_of(filter_):
+    """Where ``filter_``'s class came from: its plugin's origin (entry point and package, or the
+    config file) when a registry loaded it, else its module and class name."""
+    cls = type(filter_)
+    return _ORIGINS.get(cls) or f"{cls.__module__}:{cls.__qualname__}"
+
+
+def check_params(name, cls, params):
     accepted = {p.name: p for p in cls.parameters()}
     for key, value in params.items():
         if key not in accepted:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import av
 
-from ..errors import CamfxError
+from ..errors import CamfxError, PluginError
 from .encode import SecondHalf, encode, prepare
 from .progress import Progress
 from .video import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
@@ -217,6 +217,8 @@ def process_batch(inputs, output, chain, settings=Settings(), *, stream=None, tt
 
 def _message(error, src):
     """A one-line reason that names the file."""
+    if isinstance(error, PluginError):  # about the filter, not the file: say which file it was on
+        return f"{src}: {error}"
     if isinstance(error, CamfxError):
         return str(error)
     return f"{src}: {getattr(error, 'strerror', None) or error}"

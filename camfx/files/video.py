@@ -136,8 +136,9 @@ class InputVideo:
     def seconds(self, pts):
         return float(pts * self.time_base)
 
-    def items(self, warn, *, start=None, until=None):
-        """Yield Frames of the video stream and Packets of the other streams, in file order.
+    def items(self, warn, *, start=None, until=None, others=True):
+        """Yield Frames of the video stream and Packets of the other streams, in file order
+        (Frames only, the other streams left unread, with ``others=False``: a live source).
 
         Decoding that fails part-way ends the stream with a warning naming the frame and the time
         where it broke; the frames before it are kept. Damaged data that FFmpeg skips over (and
@@ -156,7 +157,8 @@ class InputVideo:
         self.reached_until = False
         damage = _Damage(warn, self.path, max_reports=3)
         try:
-            for packet in damage.watch(self._container.demux()):
+            demuxed = self._container.demux() if others else self._container.demux(self.video)
+            for packet in damage.watch(demuxed):
                 if packet.stream is not self.video:
                     if packet.dts is not None and start is None:  # demuxers end each stream with an empty packet
                         yield packet

@@ -186,17 +186,18 @@ def direct_source(kernel, delta=0.0):
     ``cv2.filter2D``).
 
     Weights and delta that are multiples of 2**-b (b <= 8: integers, halves, quarters, ...) give
-    exact integer sums, rounded half up at the end (``filter2D`` rounds half to even: the two
-    differ by 1 on exact ties); other kernels are summed in float32, like ``filter2D``.
+    exact integer sums, rounded half to even at the end as ``filter2D``'s float sums are (and the
+    generic engine's), so every variant of a kernel gives the same picture; other kernels are
+    summed in float32, like ``filter2D``, in the generic engine's order (rows, then columns).
     """
     weights = [[float(w) for w in line] for line in kernel]
     kh, kw = len(weights), len(weights[0])
     flat = [w for line in weights for w in line] + [float(delta)]
     bits = next((b for b in range(9) if all((w * (1 << b)).is_integer() for w in flat)), None)
-    integral = bits is not None and _max_sum([w * (1 << bits) for w in flat]) < 1 << 31
+    integral = bits is not None and _max_sum([w * (1 << bits) for w in flat]) + (1 << bits) < 1 << 31
     if integral:
         weights = [[w * (1 << bits) for w in line] for line in weights]
-        delta = float(delta) * (1 << bits) + ((1 << bits) >> 1)  # + half: round half up
+        delta = float(delta) * (1 << bits)
     views, terms = [], []
     rows = []
     for i, line in enumerate(weights):
@@ -215,13 +216,17 @@ def direct_source(kernel, delta=0.0):
                 term = f"np.float32(a{i}_{j}[x])"
                 terms.append(term if w == 1.0 else f"np.float32({w!r}) * {term}")
     if integral:
-        bound = _max_sum([w for line in weights for w in line]) + abs(int(delta))
+        bound = _max_sum([w for line in weights for w in line]) + abs(int(delta)) + (1 << bits)
         acc = "np.int16" if bound < 1 << 15 else "np.int32"
         start = str(int(delta))
         total = f"{acc}({' + '.join([start] + terms)})"
         # Bounds of the accumulator's own type: with plain ints, LLVM widened some kernels
-        # (sharpen) to 64-bit lanes, 2.7x slower.
-        value = f"(s >> {acc}({bits}))" if bits else "s"  # (a shift by 0 also cost the 16-bit lanes)
+        # (sharpen) to 64-bit lanes, 2.7x slower. Round half to even: add half - 1, plus 1 when
+        # the integer part is odd, then shift (a shift by 0 also cost the 16-bit lanes).
+        # Every step cast back to the accumulator's type, or LLVM widens the lanes (2x slower).
+        half = f" + {acc}({(1 << bits >> 1) - 1})" if bits > 1 else ""
+        value = (f"{acc}({acc}(s + {acc}({acc}(s >> {acc}({bits})) & {acc}(1)){half}) >> {acc}({bits}))"
+                 if bits else "s")
         store = f"np.uint8(min(max({value}, {acc}(0)), {acc}(255)))"
         table, zero, tap = "np.int64", start, "np.int64(src[sy, sx * channels + c])"
     else:

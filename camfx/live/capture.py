@@ -2,7 +2,8 @@
 
 The processing loop never works on a stale frame, so latency cannot build up: a frame replaced
 before it was taken is counted as dropped, and no frame is handed out twice. Files and the demo
-are paced at their own frame rate, like a camera. A live source that fails, freezes (the same
+are paced like a camera, by their own timestamps (or frame rate), from the moment the consumer
+first asks for a frame. A live source that fails, freezes (the same
 frame again and again) or blocks is noticed within ``stall_after`` seconds and reopened with
 backoff until ``give_up_after`` seconds have passed.
 """
@@ -17,21 +18,18 @@ LIVE, RECONNECTING, ENDED, FAILED = "live", "reconnecting", "ended", "failed"
 
 
 class Pacer:
-    """Waits until frame ``i`` of a clip is due at ``fps``; never waits when it is already late."""
+    """Waits until a clip's frame is due, ``at`` seconds after its first frame was; never waits
+    when it is already late."""
 
-    def __init__(self, fps, clock, wait):
-        self.period = 1.0 / fps
+    def __init__(self, clock, wait):
         self.clock, self.wait = clock, wait
         self.start = None
 
-    def restart(self):
-        self.start = None
-
-    def wait_for(self, i):
-        """Wait for frame ``i``'s time; return False if the wait was interrupted."""
+    def wait_until(self, at):
+        """Wait for the time ``at``; return False if the wait was interrupted."""
         if self.start is None:
-            self.start = self.clock()
-        delay = self.start + i * self.period - self.clock()
+            self.start = self.clock() - at
+        delay = self.start + at - self.clock()
         return delay <= 0 or not self.wait(delay)
 
 
@@ -66,6 +64,9 @@ class Capture:
         self._count = 0
         self._last_new = 0.0
         self._thread = None
+        # A file starts playing when the consumer first asks for a frame, so that none passes
+        # unseen while the consumer is still starting.
+        self._wanted = threading.Event()
 
     # -- the consumer's side -------------------------------------------------------------------
 
@@ -76,7 +77,10 @@ class Capture:
         return self.source
 
     def start(self):
-        """Open the source if :meth:`open` did not, and start reading it."""
+        """Open the source if :meth:`open` did not, and start reading it (once: starting a
+        started capture does nothing)."""
+        if self._thread is not None:
+            return self
         self.open()
         self._last_new = self.clock()
         self._thread = threading.Thread(target=self._supervise, name="camfx-capture", daemon=True)
@@ -86,6 +90,7 @@ class Capture:
     def get(self, timeout=0.1):
         """The newest frame not handed out yet, or None if none came within ``timeout`` seconds
         (then :attr:`state` tells whether the source ended, failed or is reconnecting)."""
+        self._wanted.set()
         with self._cond:
             if not self._has_new():
                 self._cond.wait_for(lambda: self._has_new() or self.state in (ENDED, FAILED), timeout)
@@ -165,18 +170,23 @@ class Capture:
         return "stopped" if self._stop.is_set() else result.get("outcome", "lost")
 
     def _read(self, source, done, cancelled, result):
-        pacer = None if source.live else Pacer(source.fps, self.clock, self._stop.wait)
+        # A file is paced by its own timestamps (a variable frame rate stays variable), a clip
+        # without them at its frame rate.
+        pacer = None if source.live else Pacer(self.clock, self._stop.wait)
         previous = None
         i = 0
         try:
+            while pacer and not self._wanted.wait(0.05):
+                if cancelled.is_set() or self._stop.is_set():
+                    return
             while not cancelled.is_set() and not self._stop.is_set():
-                if pacer and not pacer.wait_for(i):
-                    break
                 image = source.read()
                 if cancelled.is_set():
                     break
                 if image is None:
                     result["outcome"] = "lost" if source.live else "ended"
+                    break
+                if pacer and not pacer.wait_until(source.time if source.time is not None else i / source.fps):
                     break
                 i += 1
                 # A frozen device repeats its last frame; such frames are not news.
@@ -207,8 +217,8 @@ class Capture:
         while not self._stop.is_set():
             try:
                 return self._open()
-            except CamfxError as error:
-                self.error = str(error)
+            except Exception as error:  # whatever the library raised, it is one failed attempt
+                self.error = str(error) if isinstance(error, CamfxError) else f"{type(error).__name__}: {error}"
             if not backoff or self.clock() - lost_at >= self.give_up_after:
                 break
             self._stop.wait(min(delay, max(0.0, lost_at + self.give_up_after - self.clock())))

@@ -28,17 +28,25 @@ class Governor:
         if not target_fps > 0:
             raise ValueError(f"target_fps must be positive, got {target_fps!r}")
         self.budget = headroom / target_fps
-        self.economies = tuple(economies)
         self.strict = strict
         self.up_margin = up_margin
         self.patience = patience
         self.smoothing = smoothing
-        # (economy level, scale) of each rung.
+        self._ladder, self.level = [(0, 1.0)], 0
+        self.use_economies(economies)
+
+    def use_economies(self, economies):
+        """Govern a chain that offers ``economies`` from now on (a new chain was swapped in): the
+        same scale, the new chain's economies all on if the frame is scaled, and times measured
+        afresh."""
+        scale = self.scale
+        self.economies = tuple(economies)
         count = len(self.economies)
+        # (economy level, scale) of each rung.
         self._ladder = [(level, 1.0) for level in range(count + 1)] + [(count, s) for s in SCALES[1:]]
+        self.level = next(i for i, (level, s) in enumerate(self._ladder) if s == scale)
         self._ratios = {}  # economy rung -> time one rung up / time on it, as measured
         self._before = None
-        self.level = 0
         self.smoothed = None
         self._over = self._under = self._frames = 0
 

@@ -4,11 +4,9 @@ BGR frames.
 A source is *live* (a camera or a stream: it paces itself, and running dry means it was lost) or
 not (a file or the demo: the reader must pace it, and running dry is the end).
 """
-import contextlib
 import glob
 import os
 import sys
-from pathlib import Path
 
 import cv2
 
@@ -17,13 +15,18 @@ from ..errors import CamfxError
 
 
 class Source:
-    """A context manager yielding BGR uint8 frames until ``read()`` returns None."""
+    """A context manager yielding BGR uint8 frames until ``read()`` returns None.
+
+    A source that is not ``live`` is paced by the reader: at :attr:`time` when the source sets
+    it (a video file's own timestamps), else at ``fps``.
+    """
 
     name = "source"
     fps = 30.0
     size = (0, 0)
     frame_count = None
     live = False
+    time = None  # a file's or a clip's own time of the frame just read, in seconds, when it has one
 
     def read(self):
         raise NotImplementedError
@@ -43,37 +46,43 @@ class Source:
 
 
 class VideoFile(Source):
-    """Frames of a video file read with OpenCV, as BGR uint8 arrays; iteration ends at the end.
+    """A video file played as a source, through the reader ``camfx process`` uses
+    (:class:`camfx.files.video.InputVideo`), so both show a file the same way: colours, rotation,
+    timing. Each frame read sets :attr:`time`, its time in the file (seconds from its first
+    frame), by which the capture paces it; iteration ends at the end of the file.
+
+    ``warn`` is called with each of the reader's warnings (damage, a size change, ...). Raises
+    CamfxError naming the file when it is missing or holds no readable video.
 
     >>> with VideoFile("clip.mkv") as video:          # doctest: +SKIP
     ...     for frame in video: ...
     """
 
-    def __init__(self, path):
-        self.path = Path(path)
-        self.name = str(self.path)
-        if not self.path.is_file():
-            raise CamfxError(f"{self.path}: no such video file")
-        self._capture = cv2.VideoCapture(str(self.path))
-        ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
-        if not ok:
-            self._capture.release()
-            raise CamfxError(f"{self.path}: not a readable video file")
-        self._first = first
-        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
-        self.size = (first.shape[1], first.shape[0])
-        self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    def __init__(self, path, *, warn=None):
+        from ..files.video import InputVideo  # PyAV loads only when a file is played
+
+        self.name = str(path)
+        self._video = InputVideo(path)
+        self.fps = float(self._video.rate)
+        self.size = (self._video.width, self._video.height)
+        self.frame_count = self._video.frame_count
+        self._frames = self._video.items(warn or _warn, others=False)
 
     def read(self):
-        """The next frame, or None at the end of the file."""
-        if self._first is not None:
-            frame, self._first = self._first, None
-            return frame
-        ok, frame = self._capture.read()
-        return frame if ok else None
+        """The next frame (BGR uint8), or None at the end of the file."""
+        frame = next(self._frames, None)
+        if frame is None:
+            return None
+        self.time = frame.time
+        return frame.image
 
     def close(self):
-        self._capture.release()
+        self._frames.close()
+        self._video.close()
+
+
+def _warn(message):
+    print(f"camfx: warning: {message}", file=sys.stderr, flush=True)
 
 
 class Demo(Source):
@@ -111,14 +120,15 @@ class Camera(Source):
         factory = capture_factory or cv2.VideoCapture
         if not is_stream and capture_factory is None and not camera_exists(device):
             raise CamfxError(f"{self.name}: not found (no such video device)")
-        with quiet_stderr():  # FFmpeg and V4L2 print their own noise on a failed open
-            if is_stream:
-                # Without timeouts an unreachable stream blocks for 30 s in FFmpeg.
-                params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
-                          cv2.CAP_PROP_READ_TIMEOUT_MSEC, open_timeout_ms]
-                self._capture = factory(device, cv2.CAP_FFMPEG, params)
-            else:
-                self._capture = factory(device)
+        # What OpenCV and its FFmpeg log about a failed open is kept down by their own log levels
+        # (OPENCV_LOG_LEVEL, OPENCV_FFMPEG_LOGLEVEL: set by the camfx command); camfx says it in one line.
+        if is_stream:
+            # Without timeouts an unreachable stream blocks for 30 s in FFmpeg.
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, open_timeout_ms,
+                      cv2.CAP_PROP_READ_TIMEOUT_MSEC, open_timeout_ms]
+            self._capture = factory(device, cv2.CAP_FFMPEG, params)
+        else:
+            self._capture = factory(device)
         if not self._capture.isOpened():
             self._capture.release()
             raise CamfxError(f"{self.name}: cannot open" + ("" if is_stream else " (busy or not a camera?)"))
@@ -166,20 +176,6 @@ class Camera(Source):
 
     def close(self):
         self._capture.release()
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silence what C libraries write to file descriptor 2 for the duration."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def camera_exists(device):

@@ -28,12 +28,26 @@ class Sink:
     sinks see the same array); it may keep the frame. It may raise: the :class:`Output` running
     it then names it once and closes it. ``close()`` is called once, from the sink's own thread,
     when the loop ends or after a failure.
+
+    Class attributes a sink may set:
+
+    - ``keepalive = True``: while the source is reconnecting or the loop is paused, the loop
+      sends the last filtered frame again at the source's rate (with a small "reconnecting"
+      mark while reconnecting), for consumers that drop a camera that goes quiet (a video
+      call's virtual camera). Repeated frames keep their ``index``.
+    - ``idle_interval`` (seconds): when no frame came for that long, ``idle()`` is called on
+      the sink's thread (a window processing its events and keys meanwhile).
     """
 
     name = "sink"
+    keepalive = False
+    idle_interval = None
 
     def write(self, frame):
         raise NotImplementedError
+
+    def idle(self):
+        """Called on the sink's thread when no frame came for ``idle_interval`` seconds."""
 
     def close(self):
         pass
@@ -111,11 +125,14 @@ class Output:
     def run(self):
         """Feed the sink until :meth:`close`; then close the sink. Runs on the output's thread
         (or the caller's, with ``start=False``)."""
+        idle = getattr(self.sink, "idle_interval", None)
         try:
             while True:
-                frame = self.next()
+                frame = self.next(idle)
                 if frame is None:
                     if self._closing:
+                        break
+                    if idle is not None and not self._idle():
                         break
                     continue
                 if not self.deliver(frame):
@@ -131,6 +148,14 @@ class Output:
             self.fail(error)
             return False
         self.written += 1
+        return True
+
+    def _idle(self):
+        try:
+            self.sink.idle()
+        except Exception as error:  # as in deliver: this output stops, the rest goes on
+            self.fail(error)
+            return False
         return True
 
     def fail(self, error):
