@@ -78,14 +78,14 @@ def models_dir():
     return data_dir() / "models"
 
 
-def configure(paths, base_dir="."):
-    """Use the files in ``paths`` (model name -> path, relative to ``base_dir``) instead of the
-    data folder's copies, as config.toml's ``[models]`` table asks. Unknown names raise."""
+def configure(paths):
+    """Use the files in ``paths`` (model name -> path) instead of the data folder's copies, as
+    config.toml's ``[models]`` table asks. Unknown names raise."""
     for name in paths:
         if name not in MODELS:
             raise CamfxError(f"unknown model {name!r} in [models]; known: {', '.join(MODELS)}")
     _configured.clear()
-    _configured.update({name: Path(base_dir) / os.path.expanduser(path) for name, path in paths.items()})
+    _configured.update({name: Path(os.path.expanduser(path)) for name, path in paths.items()})
 
 
 def sha256_of(path):

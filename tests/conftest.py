@@ -23,8 +23,14 @@ FETCH_FOR_TESTS = "CAMFX_DATA_DIR=tests/.camfx-data camfx models fetch"
 def pytest_configure(config):
     """Keep the suite out of the user's own folders: camfx's cache (generated kernels, autotuner
     choices) goes to pytest's cache folder in this checkout, kept between runs so kernels
-    compile once, and its data folder (models) is the suite's own; subprocesses inherit both."""
+    compile once; the per-user config folder is an empty one there, and $CAMFX_CONFIG is
+    unset, so no user's settings change what the tests see; and the data folder (models) is the
+    suite's own. Subprocesses inherit them all."""
     os.environ["CAMFX_CACHE_DIR"] = str(config.cache.mkdir("camfx-cache"))
+    user_config = str(config.cache.mkdir("camfx-user-config"))
+    os.environ["XDG_CONFIG_HOME"] = user_config  # platformdirs on Linux and macOS
+    os.environ["WIN_PD_OVERRIDE_LOCAL_APPDATA"] = user_config  # and on Windows
+    os.environ.pop("CAMFX_CONFIG", None)
     os.environ["CAMFX_DATA_DIR"] = str(TEST_DATA_DIR)
 
 

@@ -48,7 +48,7 @@ def test_empty_spec_is_the_identity(recorded_frames):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("blurr", "unknown filter 'blurr'; available: .*blur.*box.*edge"),
+    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: .*blur.*box.*edge"),
     ("blur(ksize=4)", "blur: ksize must be an odd positive integer, got 4"),
     ("blur(ksize=0)", "ksize must be an odd positive integer, got 0"),
     ("blur(radius=3)", "blur has no parameter 'radius'"),

@@ -86,7 +86,7 @@ def test_bad_frames_are_refused(frame, message):
     ("box", {"ksize": 0}, "ksize must be an odd positive integer, got 0"),
     ("blur", {"ksize": 5.0}, "blur: ksize must be int, got 5.0"),
     ("blur", {"sigma": "big"}, "blur: sigma must be float"),
-    ("blur", {"size": 5}, "blur has no parameter 'size'; its parameters: ksize, sigma"),
+    ("blur", {"size": 5}, r"blur has no parameter 'size' \(did you mean 'ksize'\?\); its parameters: ksize, sigma"),
     ("emboss", {"strength": 2}, "emboss has no parameter 'strength'; its parameters: none"),
     ("kernel", {}, "kernel: missing required parameter 'matrix'"),
     ("kernel", {"matrix": [1, 2, 3]}, "matrix must be a non-empty 2-D list"),

@@ -105,7 +105,7 @@ def test_config_points_at_a_local_copy(models_fetched, tmp_path):
     empty = tmp_path / "empty-data"
     result = camfx("models", data_dir=empty, cwd=tmp_path)
     assert f"selfie_segmentation_landscape  [ok]" in result.stdout
-    assert f"path    weights/selfie.tflite (config.toml [models])" in result.stdout
+    assert f"path    {mine} (config.toml [models])" in result.stdout
     assert "selfie_segmentation  [missing]" in result.stdout
     warm = camfx("warmup", data_dir=empty, cwd=tmp_path)  # builds and runs the chain from the config
     assert warm.returncode == 0, warm.stderr

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 from ..engine.chain import Chain, parse_chain
+from ..text import filter_label
 from .common import add_config_option, build_registry, load_config
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
@@ -76,7 +77,7 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
     frames = [scene.frame(i * 7) for i in range(4)]
     copy = compare(lambda f, o: np.copyto(o, f), None, frames, repeat)
     rows = []
-    steps = [(repr(f), Chain([f])) for f in parse_chain(filters, registry)]
+    steps = [(filter_label(f), Chain([f])) for f in parse_chain(filters, registry)]
     if chain:
         whole = parse_chain(chain, registry)
         steps.append((f"chain {chain}", whole))

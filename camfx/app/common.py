@@ -7,20 +7,22 @@ __all__ = ["add_config_option", "build_chain", "build_registry", "configure_mode
 
 
 def add_config_option(parser):
-    parser.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="the project's config file (default: $CAMFX_CONFIG, else ./config.toml if it is "
+                             "camfx's), read over the per-user one; `camfx config` shows which are read")
 
 
 def build_registry(config):
     """The registry of installed plugins plus the config's local plugins and named kernels (and
     the model files the config names, for the filters that load models)."""
     configure_models(config)
-    return Registry.discover(config["plugins"], config["kernels"], config.base_dir)
+    return Registry.discover(config["plugins"], config["kernels"], config.plugin_dirs)
 
 
 def configure_models(config):
-    """Use the model files named in the config's ``[models]`` (paths relative to the config file)."""
+    """Use the model files named in the config's ``[models]``."""
     from .. import models
-    models.configure(config["models"], config.base_dir)
+    models.configure(config["models"])
 
 
 def build_chain(args, config, registry=None):

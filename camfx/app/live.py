@@ -6,6 +6,7 @@ import threading
 import numpy as np
 
 from ..errors import CamfxError
+from ..text import chain_label
 from .common import add_config_option, build_chain, build_registry, load_config, override
 
 
@@ -78,7 +79,7 @@ def cmd_live(args):
             # The window belongs to this (the main) thread; the loop runs on its own.
             sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
             loop.add_output(sink, start=False)
-        note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
+        note(f"{source.name} -> {chain_label(chain)}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
         with _signals_end(loop):
             summary = loop.run()
         print(summary, flush=True)

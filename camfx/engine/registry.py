@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import PluginError
+from ..text import did_you_mean
 from .filter import Filter
 
 GROUP = "camfx.filters"
@@ -43,15 +44,17 @@ class Registry:
     @classmethod
     def discover(cls, plugins=None, kernels=None, base_dir=None):
         """Entry points of the ``camfx.filters`` group, then config.toml's ``plugins`` (name ->
-        ``"module:Class"`` or ``"path/to/file.py:Class"``, paths relative to ``base_dir``) and
-        ``kernels`` (name -> ``{"matrix": ..., "scale": ..., "offset": ...}``). Later sources
-        override earlier ones of the same name."""
+        ``"module:Class"`` or ``"path/to/file.py:Class"``, paths relative to ``base_dir``, a
+        folder or a mapping of plugin name -> folder: the folder of the config file that named
+        it) and ``kernels`` (name -> ``{"matrix": ..., "scale": ..., "offset": ...}``). Later
+        sources override earlier ones of the same name."""
         found = [Plugin(ep.name, _entry_point_origin(ep), ep.load)
                  for ep in importlib.metadata.entry_points(group=GROUP)]
         registry = cls(found)
-        base_dir = Path(base_dir or ".")
+        folders = base_dir if isinstance(base_dir, dict) else {}
+        base_dir = Path(".") if isinstance(base_dir, dict) else Path(base_dir or ".")
         for name, target in (plugins or {}).items():
-            registry.add(Plugin(name, f"{target} (config plugins)", _target_loader(name, target, base_dir)))
+            registry.add(Plugin(name, f"{target} (config plugins)", _target_loader(name, target, Path(folders.get(name, base_dir)))))
         for name, spec in (kernels or {}).items():
             registry.add(Plugin(name, f"[kernels.{name}] (config)", _kernel_loader(registry, name, spec)))
         return registry
@@ -70,7 +73,8 @@ class Registry:
         """The filter class registered as ``name``; raises PluginError naming the plugin and its
         source if it fails to load, ValueError listing the available names if it is unknown."""
         if name not in self._plugins:
-            raise ValueError(f"unknown filter {name!r}; available: {', '.join(self.names())}")
+            raise ValueError(f"unknown filter {name!r}{did_you_mean(name, self.names())}; "
+                             f"available: {', '.join(self.names())}")
         if name not in self._loaded:
             plugin = self._plugins[name]
             try:
@@ -109,7 +113,7 @@ def check_params(name, cls, params):
     for key, value in params.items():
         if key not in accepted:
             allowed = ", ".join(accepted) or "none"
-            raise ValueError(f"{name} has no parameter {key!r}; its parameters: {allowed}")
+            raise ValueError(f"{name} has no parameter {key!r}{did_you_mean(key, accepted)}; its parameters: {allowed}")
         types = _TYPES.get(accepted[key].annotation)
         if types and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
             raise ValueError(f"{name}: {key} must be {accepted[key].annotation.__name__}, got {value!r}")

@@ -22,6 +22,7 @@ from ..errors import CamfxError, PluginError
 from .encode import SecondHalf, encode, prepare
 from .progress import Progress
 from .video import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
+from ..text import plural
 
 DEFAULT_EXTENSION = ".mp4"
 
@@ -204,11 +205,11 @@ def process_batch(inputs, output, chain, settings=Settings(), *, stream=None, tt
             except KeyboardInterrupt:
                 print(f"camfx: interrupted: {dst} not written", file=stream, flush=True)
                 raise
-            print(f"camfx: wrote {dst} ({frames} frames in {time.monotonic() - start:.1f} s)", file=stream,
+            print(f"camfx: wrote {dst} ({plural(frames, 'frame')} in {time.monotonic() - start:.1f} s)", file=stream,
                   flush=True)
     if len(pairs) > 1:
         done = len(pairs) - len(failures)
-        print(f"camfx: {done} of {len(pairs)} files processed" + (f", {len(failures)} failed:" if failures else ""),
+        print(f"camfx: {done} of {plural(len(pairs), 'file')} processed" + (f", {len(failures)} failed:" if failures else ""),
               file=stream, flush=True)
         for failure in failures:
             print(f"camfx:   {failure.reason}", file=stream, flush=True)

@@ -4,6 +4,7 @@ import threading
 import time
 
 from tqdm import tqdm
+from ..text import plural
 
 
 class Progress:
@@ -74,12 +75,12 @@ class Progress:
             self._bar.close()
             self._bar = None
         elif ok:
-            self._line(f"{self.count} frames in {self.clock() - self._start:.1f} s, {self._fps():.1f} fps")
+            self._line(f"{plural(self.count, 'frame')} in {self.clock() - self._start:.1f} s, {self._fps():.1f} fps")
 
     def _done(self):
         if self.total:
-            return f"{self.count}/{self.total} frames ({100 * self.count // self.total}%)"
-        return f"{self.count} frames"
+            return f"{self.count}/{plural(self.total, 'frame')} ({100 * self.count // self.total}%)"
+        return plural(self.count, "frame")
 
     def _fps(self):
         elapsed = self.clock() - self._start

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import CamfxError
 from ..frame import Frame
+from ..text import plural
 
 # --codec name -> FFmpeg encoder. H.264 in yuv420p is what browsers and phones all play.
 CODECS = {"h264": "libx264", "hevc": "libx265"}
@@ -184,7 +185,7 @@ class InputVideo:
             if index == 0 and start is None:
                 raise CamfxError(f"{self.path}: no video frame could be decoded ({_reason(error)})") from None
             after = f"after {where(index - 1, last_pts)}" if index else f"at t={self.seconds(start):.3f} s"
-            kept = f"the {index} frames" if start is None else "the frames"
+            kept = f"the {plural(index, 'frame')}" if start is None else "the frames"
             warn(f"{self.path}: decoding stopped {after}: {_reason(error)}; keeping {kept} before it")
             return
         if index == 0 and start is None:
@@ -194,7 +195,7 @@ class InputVideo:
         end = self.seconds(last_pts) + float(1 / self.rate)
         declared = self.declared_duration
         if declared is not None and self.start_time + declared - end > max(0.1, 2 / float(self.rate)):
-            kept = f"the {index} frames" if start is None else "the frames"
+            kept = f"the {plural(index, 'frame')}" if start is None else "the frames"
             warn(f"{self.path}: the video ends after {where(index - 1, last_pts)}, before the {declared:.3f} s the "
                  f"file declares: it looks truncated or damaged; keeping {kept} that decode")
 

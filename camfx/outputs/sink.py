@@ -19,6 +19,8 @@ import collections
 import sys
 import threading
 
+from ..text import plural
+
 
 class Sink:
     """Base class of every output. Subclasses implement :meth:`write` and, if they hold
@@ -190,7 +192,7 @@ class Output:
 
     def summary(self):
         """``"window: 300 frames, 2 dropped"``, or the failure."""
-        text = f"{self.name}: {self.written} frame{'' if self.written == 1 else 's'}, {self.dropped} dropped"
+        text = f"{self.name}: {plural(self.written, 'frame')}, {self.dropped} dropped"
         return f"{text} (failed: {self.error})" if self.error else text
 
     def __enter__(self):
