@@ -227,10 +227,40 @@ class Background(Filter):
         return out
 
     def apply(self, frame, out=None):
+        return self.profile(frame, out)[0]
+
+    def profile(self, frame, out=None, clock=None):
+        """Filter ``frame`` as :meth:`apply` does, timing each stage with ``clock`` (a function
+        returning seconds; None times nothing, as ``apply``).
+
+        Returns
+        -------
+        (out, [(stage, seconds), ...])
+            The stages, in order: mask inference, upsampling and refinement, the background
+            (``blur``, ``image`` or ``color``), composite. ``camfx bench`` reports them.
+        """
         frame = np.ascontiguousarray(frame)
         out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
+        times, now = [], clock or (lambda: 0.0)
+        start = now()
         mask = self.segment(frame)
-        return self.composite(frame, self.refine(mask, frame.shape), self.backdrop(frame, mask), out)
+        times.append(("mask inference", now()))
+        rows = self.refine(mask, frame.shape)
+        times.append(("upsampling and refinement", now()))
+        back = self.backdrop(frame, mask)
+        times.append((self.mode, now()))
+        self.composite(frame, rows, back, out)
+        times.append(("composite", now()))
+        ends = [start] + [t for _, t in times]
+        return out, [(stage, end - begin) for (stage, _), begin, end in zip(times, ends, ends[1:])]
+
+    def stage_references(self):
+        """OpenCV's way to the same result as a stage, to time it against: the blur, as
+        ``cv2.GaussianBlur`` of the same size over the whole frame."""
+        import cv2
+        if self.mode != "blur":
+            return {}
+        return {"blur": lambda frame: cv2.GaussianBlur(frame, (self.ksize, self.ksize), 0)}
 
     @property
     def mask(self):
