@@ -9,14 +9,18 @@ import cv2
 class ClipCamera:
     """Stands in for ``cv2.VideoCapture`` on a camera: plays ``frames`` at ``fps`` in real time.
 
-    Faults: ``vanish_after`` N frames read() fails; ``freeze_after`` N frames it returns the last
-    frame again and again; ``block_after`` N frames read() blocks until :meth:`unblock`.
-    ``honours`` lists the properties the "hardware" accepts; the others keep their defaults.
+    Each frame read has a timestamp (``get(CAP_PROP_POS_MSEC)``, as V4L2 gives each buffer's),
+    unless ``timestamps=False``. Faults: ``vanish_after`` N frames read() fails; ``freeze_after``
+    N frames it hands back the same buffer again and again (the last frame, with its timestamp);
+    ``block_after`` N frames read() blocks until :meth:`unblock`. ``honours`` lists the properties
+    the "hardware" accepts; the others keep their defaults.
     """
 
     def __init__(self, frames, *, fps=100.0, vanish_after=None, freeze_after=None, block_after=None,
+                 timestamps=True,
                  honours=(cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT, cv2.CAP_PROP_FPS,
                           cv2.CAP_PROP_FOURCC, cv2.CAP_PROP_BUFFERSIZE)):
+        self.timestamps = timestamps
         self.frames = frames
         self.period = 1.0 / fps
         self.vanish_after, self.freeze_after, self.block_after = vanish_after, freeze_after, block_after
@@ -53,6 +57,8 @@ class ClipCamera:
             return False, None
         if self.freeze_after is not None and n >= self.freeze_after:
             n = self.freeze_after - 1
+        if self.timestamps:
+            self.props[cv2.CAP_PROP_POS_MSEC] = 5000.0 + n * self.period * 1000
         return True, self.frames[n % len(self.frames)].copy()
 
     def unblock(self):

@@ -58,6 +58,15 @@ SCHEMA = {
     "chain": {
         "filters": Setting("blur(ksize=5),edge", (str, list)),
     },
+    "serve": {
+        "host": Setting("127.0.0.1", (str,)),
+        "port": Setting(8080, (int,)),
+        "token": Setting("", (str,)),
+        "allowed_hosts": Setting([], (list,)),
+        "max_viewers": Setting(8, (int,)),
+        "jpeg_quality": Setting(80, (int,)),
+        "write_timeout": _number(10.0),
+    },
 }
 # Sections whose keys are names the user chooses.
 FREE_SECTIONS = ("plugins", "kernels", "models")

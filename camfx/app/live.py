@@ -2,6 +2,7 @@
 import contextlib
 import signal
 import threading
+import time
 
 import numpy as np
 
@@ -37,28 +38,55 @@ def add_parser(commands):
 
 
 def cmd_live(args):
-    from ..live.capture import Capture
     from ..live.governor import Governor
-    from ..live.loop import LiveLoop, note, tune_chain
+    from ..live.loop import LiveLoop, note
     from ..outputs.recorder import check_record_path
     from ..outputs.window import KEYS_HELP, Window, WindowSink, check_display
 
     config = load_config(args.config)
     capture_settings = override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
     live = override(config["live"], args, ("headless", "strict", "mirror"))
-    _check_live_settings(capture_settings, live, args)
+    check_live_settings(capture_settings, live, args)
     # Everything that can be refused is refused before the camera opens and the chain is tuned.
     if not live["headless"]:
         check_display()
-    inputs = _file_inputs(capture_settings["source"])
+    inputs = file_inputs(capture_settings["source"])
     if args.record:
         check_record_path(args.record, args.overwrite, inputs)
     registry = build_registry(config)
     chain = build_chain(args, config, registry)
 
+    capture = open_capture(capture_settings, live, chain)
+    try:
+        source = capture.source
+        governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
+        loop = LiveLoop(capture, chain, frames=args.frames, record=args.record, overwrite=args.overwrite,
+                        inputs=inputs, output_dir=live["output_dir"], governor=governor,
+                        registry=registry)
+        if not live["headless"]:
+            # The window belongs to this (the main) thread; the loop runs on its own.
+            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
+            loop.add_output(sink, start=False)
+        note(f"{source.name} -> {chain_label(chain)}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
+        with signals_end(loop):
+            summary = loop.run()
+        print(summary, flush=True)
+    finally:
+        capture.close()
+    return 0
+
+
+def open_capture(capture_settings, live, chain):
+    """The capture of the configured source, opened (what the camera gave and did not honour
+    said on stderr), with ``chain`` tuned and warmed for its frame size. Not started; the caller
+    closes it. Raises CamfxError for a source that cannot be opened."""
+    from ..live.capture import Capture
+    from ..live.loop import note, tune_chain
+
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
     capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
-                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
+                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"],
+                      report=lambda line: note(f"{time.strftime('%H:%M:%S')} {line}"))  # the outage log
     try:
         source = capture.open()
         if hasattr(source, "report"):
@@ -71,25 +99,14 @@ def cmd_live(args):
         blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
         tune_chain(chain, blank)
         chain.warm(blank)
-        governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
-        loop = LiveLoop(capture, chain, frames=args.frames, record=args.record, overwrite=args.overwrite,
-                        inputs=inputs, output_dir=live["output_dir"], governor=governor,
-                        registry=registry)
-        if not live["headless"]:
-            # The window belongs to this (the main) thread; the loop runs on its own.
-            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
-            loop.add_output(sink, start=False)
-        note(f"{source.name} -> {chain_label(chain)}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
-        with _signals_end(loop):
-            summary = loop.run()
-        print(summary, flush=True)
-    finally:
+    except BaseException:
         capture.close()
-    return 0
+        raise
+    return capture
 
 
 @contextlib.contextmanager
-def _signals_end(loop):
+def signals_end(loop):
     """SIGINT (Ctrl-C), SIGTERM and SIGHUP end the loop as q does: the recording is finished,
     the summary printed. A second one, while that takes its time, interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
@@ -112,7 +129,7 @@ def _signals_end(loop):
             signal.signal(signum, handler)
 
 
-def _file_inputs(spec):
+def file_inputs(spec):
     """The source as a file that a recording must never overwrite, if it is one."""
     from pathlib import Path
     from ..live.sources import parse_source
@@ -120,7 +137,7 @@ def _file_inputs(spec):
     return [Path(spec)] if isinstance(spec, str) and Path(spec).is_file() else []
 
 
-def _check_live_settings(capture, live, args):
+def check_live_settings(capture, live, args):
     """Refuse values that would only fail later, naming the option."""
     for key in ("width", "height", "fps"):
         if capture[key] <= 0:

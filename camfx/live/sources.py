@@ -12,6 +12,7 @@ import cv2
 
 from .demo import DemoScene
 from ..errors import CamfxError
+from ..text import plural
 
 
 class Source:
@@ -136,7 +137,14 @@ class Camera(Source):
         got_w, got_h = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.size = (got_w, got_h)
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
-        self.report = f"{self.name}: {got_w}x{got_h} at {self.fps:g} fps, {self._fourcc_name() or 'default format'}"
+        # A URL that names a video file (http://host/talk.mp4) has a length, a live stream has
+        # none: the file is played like one, paced by its timestamps, and its end is the end.
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if is_stream else 0
+        if count > 0:
+            self.live, self.frame_count = False, count
+        kind = f", a file of {plural(count, 'frame')}" if count > 0 else ""
+        self.report = (f"{self.name}: {got_w}x{got_h} at {self.fps:g} fps, "
+                       f"{self._fourcc_name() or 'default format'}{kind}")
 
     def _configure(self, width, height, fps, fourcc):
         """Ask for the settings, then read back what the camera did; return one warning per refusal."""
@@ -170,9 +178,17 @@ class Camera(Source):
         return name if code and name.isprintable() else ""
 
     def read(self):
-        """The next frame, or None when the device failed to deliver one."""
+        """The next frame, or None when the device failed to deliver one (or a file's end).
+
+        Sets :attr:`time` to the frame's own timestamp in seconds (the driver's, or the stream's),
+        or None when the device gives none: a repeated timestamp is a repeated buffer, not news.
+        """
         ok, frame = self._capture.read()
-        return frame if ok and frame is not None else None
+        if not ok or frame is None:
+            return None
+        milliseconds = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+        self.time = milliseconds / 1000 if milliseconds > 0 else None
+        return frame
 
     def close(self):
         self._capture.release()
