@@ -24,7 +24,8 @@ from camfx.live.demo import DemoScene
 from camfx.errors import CamfxError, PluginError
 from camfx.engine.filter import Filter
 from camfx.files.pipeline import Pipeline
-from camfx.files.process import Settings, plan, process_batch, process_file
+from camfx.files.batch import process_batch
+from camfx.files.process import Settings, plan, process_file
 from camfx.files.progress import Progress
 from camfx.files.video import InputVideo, OutputVideo
 from camfx.frame import Frame
@@ -445,9 +446,9 @@ def test_a_batch_goes_on_past_a_bad_file_and_sums_up(clips, tmp_path):
     assert "camfx: 2 of 4 files processed, 2 failed:" in result.stderr
     summary = result.stderr[result.stderr.index("2 failed:"):]
     assert "broken.mkv: not a readable video file" in summary and "gone.mkv: no such file" in summary
-    assert sorted(os.listdir(tmp_path / "out")) == ["cfr.mp4", "vfr.mp4"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["camfx-manifest.jsonl", "cfr.mp4", "vfr.mp4"]
     assert len(decode(tmp_path / "out" / "vfr.mp4")[0]) == len(VFR_TIMES)
-    assert "cfr.mkv: 30 frames in" in result.stderr  # log-friendly progress when not a terminal
+    assert f"camfx: wrote {tmp_path / 'out' / 'cfr.mp4'} (30 frames in" in result.stderr
 
 
 def test_a_plugin_that_raises_is_one_line_naming_it_and_the_other_files_still_run(clips, tmp_path):
@@ -465,7 +466,7 @@ def test_a_plugin_that_raises_is_one_line_naming_it_and_the_other_files_still_ru
     line = (f"camfx: error: {clips['odd']}: filter 'picky' from picky.py:Picky (config plugins) failed on a "
             f"(121, 161, 3) frame: RuntimeError: odd widths are beyond me\n")
     assert line in result.stderr
-    assert sorted(os.listdir(tmp_path / "out")) == ["cfr.mp4"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["camfx-manifest.jsonl", "cfr.mp4"]
     assert "camfx: 1 of 2 files processed, 1 failed:" in result.stderr
 
 
@@ -483,8 +484,8 @@ def test_plan_pairs_inputs_with_outputs(tmp_path):
 
 def test_process_batch_returns_the_failures(clips, tmp_path):
     log = io.StringIO()
-    failures = process_batch([clips["cfr"], tmp_path / "nope.mkv"], tmp_path / "out", Chain([]), stream=log, tty=False)
-    assert [f.path.name for f in failures] == ["nope.mkv"]
+    result = process_batch([clips["cfr"], tmp_path / "nope.mkv"], tmp_path / "out", Chain([]), stream=log, tty=False)
+    assert [f.path.name for f in result.failures] == ["nope.mkv"] and result.done == 1
     assert (tmp_path / "out" / "cfr.mp4").is_file()
     assert "camfx: 1 of 2 files processed, 1 failed:" in log.getvalue()
 

@@ -247,12 +247,13 @@ class OutputVideo:
     size, time base and every frame's timestamp, so a variable frame rate stays as it was.
     Streams the container cannot hold (e.g. a SubRip subtitle in MP4) are left out with a
     warning naming them. Frames of odd width or height are padded by repeating the last column
-    or row, because yuv420p needs even sizes (``padded`` says so). Raises CamfxError for an
+    or row, because yuv420p needs even sizes (``padded`` says so). ``threads`` is the encoder's
+    thread count (0: FFmpeg's automatic count, one per core and more). Raises CamfxError for an
     unknown codec or extension, ``av.FFmpegError``/``OSError`` when the file cannot be made.
     """
 
     def __init__(self, path, video, *, copy=(), format=None, codec="h264", crf=DEFAULT_CRF, preset=DEFAULT_PRESET,
-                 warn=None, spool=False):
+                 threads=0, warn=None, spool=False):
         self.path = Path(path)
         self.format = format = format or output_format(self.path)
         if codec not in CODECS:
@@ -283,10 +284,10 @@ class OutputVideo:
             self.stream.time_base = video.time_base
             context = self.stream.codec_context
             context.time_base = video.time_base
-            # FFmpeg's automatic thread count and both kinds of threading, as the ffmpeg command has
-            # them. PyAV's own default is slice threads only, which libx264 obeys by cutting every
-            # frame into slices: less efficient, and not the same encoding as ffmpeg's.
-            context.thread_count, context.thread_type = 0, "AUTO"
+            # FFmpeg's automatic thread count (threads=0) and both kinds of threading, as the ffmpeg
+            # command has them. PyAV's own default is slice threads only, which libx264 obeys by
+            # cutting every frame into slices: less efficient, and not the same encoding as ffmpeg's.
+            context.thread_count, context.thread_type = threads, "AUTO"
             context.options = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(CODECS[codec], {})}
             if codec == "hevc" and format in ("mp4", "mov"):
                 self.stream.codec_tag = "hvc1"  # the tag Apple's players require for HEVC
