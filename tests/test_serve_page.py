@@ -40,11 +40,11 @@ def browser():
 
 
 @contextlib.contextmanager
-def serving(spec, image=IMAGE):
+def serving(spec, image=IMAGE, output_dir="."):
     """The server on its own thread and event loop, as ``camfx serve`` runs it; yields (url, pump)."""
     stream = StreamSink()
     output = Output(stream)
-    pump = PumpDouble(image, spec, outputs=[output]).start()
+    pump = PumpDouble(image, spec, outputs=[output], output_dir=output_dir).start()
     server = Server(pump, pump.commands, stream, Registry.discover(), Guard("127.0.0.1", 0), tick=0.2)
     ready, stop = threading.Event(), None
     address = {}
@@ -131,6 +131,28 @@ def test_the_page_loads_with_the_chain_the_filters_and_the_figures(page):
         assert "1:box" in page.text_content("#hud") and "2:edge" in page.text_content("#hud")
         assert page.get_attribute("#source", "data-state") == "live"
         assert page.text_content("#spec") == "box(ksize=9),edge()"
+
+
+def test_the_buttons_and_the_source_state(page, tmp_path):
+    with serving("box(ksize=9)", output_dir=tmp_path) as (url, pump):
+        open_page(page, url, "mjpeg")
+        page.click("#snapshot")
+        page.wait_for_function("() => document.querySelector('#message').textContent.startsWith('snapshot saved')")
+        saved = page.text_content("#message").removeprefix("snapshot saved to ")
+        assert os.path.dirname(saved) == str(tmp_path) and os.path.isfile(saved)
+        page.click("#record")
+        page.wait_for_function("() => document.querySelector('#record').textContent === 'Stop recording'")
+        assert pump.recording is not None
+        page.wait_for_function("() => document.querySelector('#flags').textContent.includes('REC')")
+        page.click("#record")
+        page.wait_for_function("() => document.querySelector('#record').textContent === 'Record'")
+        assert pump.recording is None
+        page.click("#pause")
+        page.wait_for_function("() => document.querySelector('#pause').textContent === 'Resume'")
+        assert pump.paused
+        pump.state = "reconnecting"  # what the capture says while a camera is away
+        page.wait_for_selector("#source[data-state=reconnecting]")
+        assert "reconnecting" in page.text_content("#source")
 
 
 @pytest.mark.parametrize("view, transport", [("", "WebRTC"), ("mjpeg", "MJPEG")])

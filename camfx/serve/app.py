@@ -107,6 +107,7 @@ class Server:
         self._chain_seen = None
         self._ticker = None
         self._closing = False
+        self._encoder = None          # the WebRTC viewers' shared VP8 encoder, made for the first one
 
     # -- assembly ------------------------------------------------------------------------------
 
@@ -231,8 +232,10 @@ class Server:
         from . import webrtc  # aiortc loads only when a browser asks for WebRTC
         offer = await _json_body(request)
         with self._viewer():
+            if self._encoder is None:
+                self._encoder = webrtc.SharedEncoder(self.stream)
             try:
-                peer, answer = await webrtc.answer(offer, self.stream, self.peers.discard)
+                peer, answer = await webrtc.answer(offer, self._encoder, self.peers.discard)
             except ValueError as error:
                 raise ApiError(400, str(error)) from None
             self.peers.add(peer)
@@ -315,6 +318,7 @@ class Server:
         status["viewers"] = {"mjpeg": self.mjpeg_viewers, "webrtc": len(self.peers), "events": len(self.sockets),
                              "max": self.max_viewers}
         status["stream"] = {"jpeg_encodes": self.stream.encodes, "mjpeg_skipped": self.skipped,
+                            "webrtc_encodes": self._encoder.encoded if self._encoder else 0,
                             "webrtc_skipped": sum(p.track.skipped for p in self.peers if p.track)}
         return jsonable(status)
 
