@@ -14,6 +14,10 @@ WebSocket. The server takes the time it arrives, so both ends are timed on one c
 process's ``time.monotonic``); the latency includes that last hop (well under a millisecond on
 loopback) and the wait for the page's next paint, as a viewer sees it.
 
+"In camfx" is the time from capture to the frame's JPEG part or VP8 packets being ready to go
+out (camfx's own share: capture, filters, hand-over to the stream, encoding); the rest is the
+network stack and the browser.
+
 The loop's frame rate is the frames it filtered per second over the same window, with no viewer
 and with each number of viewers, for both transports. Everything runs on this machine: the
 browser's decoding competes with camfx for the same cores, as it would on a laptop watching its
@@ -167,9 +171,33 @@ class Bench:
         self.server = Server(self.loop, self.loop.commands, stream, Registry.discover(), Guard("127.0.0.1", 0),
                              max_viewers=16)
         self.reports = []  # (arrival time, latency in s)
+        self.ready = []    # (time, s from capture to the picture ready to send: JPEG part or VP8 packets)
+        self._watch_encoders(stream)
         self._ready = threading.Event()
         self._events = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._events.run_until_complete, args=(self._serve(),), daemon=True)
+
+    def _watch_encoders(self, stream):
+        """Note when each frame's JPEG part or VP8 packets are ready to go out: camfx's own share
+        of the latency (the rest is the network stack and the browser)."""
+        from camfx.serve import webrtc
+        mjpeg_part = stream.mjpeg_part
+
+        def part(frame=None, encode=True):
+            index, data = mjpeg_part(frame, encode)
+            if data is not None and frame is not None:
+                self.ready.append((time.monotonic(), time.monotonic() - frame.time))
+            return index, data
+
+        stream.mjpeg_part = part
+        encode = webrtc.SharedEncoder._encode
+
+        def vp8(encoder, frame, keyframe):
+            packets = encode(encoder, frame, keyframe)
+            self.ready.append((time.monotonic(), time.monotonic() - frame.time))
+            return packets
+
+        webrtc.SharedEncoder._encode = vp8
 
     def __enter__(self):
         self.loop.start()
@@ -218,7 +246,8 @@ class Bench:
         time.sleep(seconds)
         end, frames = time.monotonic(), self.loop.stats.shown - frames
         latencies = [latency for at, latency in self.reports if start <= at < end]
-        return latencies, frames / (end - start)
+        ready = [latency for at, latency in self.ready if start <= at < end]
+        return latencies, frames / (end - start), ready
 
 
 def percentile(values, q):
@@ -246,7 +275,7 @@ def main(argv=None):
             width, height = map(int, size.split("x"))
             with Bench(width, height, args.fps, args.filters) as bench:
                 time.sleep(args.warmup)
-                _, fps = bench.measure(args.seconds)
+                _, fps, _ = bench.measure(args.seconds)
                 rows.append({"size": size, "transport": "-", "viewers": 0, "loop_fps": fps})
                 print(f"{size} no viewer: loop {fps:.1f} fps", flush=True)
                 for transport in args.transports.split(","):
@@ -257,30 +286,31 @@ def main(argv=None):
                             page.goto(f"{bench.url}/bench?mode={transport}")
                             page.wait_for_selector("body[data-seen=true]", timeout=30_000)
                         time.sleep(args.warmup)
-                        latencies, fps = bench.measure(args.seconds)
+                        latencies, fps, ready = bench.measure(args.seconds)
                         for context in contexts:
                             context.close()
                         row = {"size": size, "transport": transport, "viewers": viewers, "loop_fps": fps,
                                "shown_fps": len(latencies) / args.seconds / viewers,
                                "p50_ms": percentile(latencies, 50), "p90_ms": percentile(latencies, 90),
-                               "p99_ms": percentile(latencies, 99)}
+                               "p99_ms": percentile(latencies, 99), "camfx_p50_ms": percentile(ready, 50)}
                         rows.append(row)
                         print(f"{size} {transport} x{viewers}: p50 {row['p50_ms']:.1f} ms, p90 {row['p90_ms']:.1f} ms, "
+                              f"ready to send p50 {row['camfx_p50_ms']:.1f} ms, "
                               f"{row['shown_fps']:.1f} fps shown per viewer, loop {fps:.1f} fps", flush=True)
                         time.sleep(1.0)  # let the viewers' connections close before the next row
         browser.close()
 
     print(f"\ncapture to page, {args.filters} at {args.fps:g} fps, {args.seconds:g} s per row; "
           "latency p50 / p90 / p99 in ms, frames shown per second per viewer, the loop's frames per second\n")
-    print("| size | view | viewers | p50 ms | p90 ms | p99 ms | shown fps | loop fps | loop vs no viewer |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| size | view | viewers | p50 ms | p90 ms | p99 ms | in camfx p50 ms | shown fps | loop fps | loop vs no viewer |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         base = next(r["loop_fps"] for r in rows if r["size"] == row["size"] and r["viewers"] == 0)
         if row["viewers"] == 0:
-            print(f"| {row['size']} | none | 0 | | | | | {row['loop_fps']:.1f} | |")
+            print(f"| {row['size']} | none | 0 | | | | | | {row['loop_fps']:.1f} | |")
         else:
             print(f"| {row['size']} | {row['transport']} | {row['viewers']} | {row['p50_ms']:.1f} | {row['p90_ms']:.1f} "
-                  f"| {row['p99_ms']:.1f} | {row['shown_fps']:.1f} | {row['loop_fps']:.1f} "
+                  f"| {row['p99_ms']:.1f} | {row['camfx_p50_ms']:.1f} | {row['shown_fps']:.1f} | {row['loop_fps']:.1f} "
                   f"| {100 * (row['loop_fps'] / base - 1):+.1f} % |")
     if args.json:
         print(json.dumps(rows, indent=1))

@@ -227,6 +227,12 @@ def test_viewers_past_the_cap_are_refused_until_one_leaves():
             assert fourth.status == 200
             second.close()
             fourth.close()
+            await until(lambda: server.mjpeg_viewers == 0)
+            # Asked for all at once, still no more than the cap.
+            at_once = await asyncio.gather(*(client.get("/stream.mjpg") for _ in range(5)))
+            assert sorted(r.status for r in at_once) == [200, 200, 503, 503, 503]
+            for response in at_once:
+                response.close()
     run(test())
 
 

@@ -75,6 +75,13 @@ def test_a_device_in_use_is_one_line_naming_it():
                        "'camfx-test-busy' backend: Device /dev/video4 is already in use.")
 
 
+def test_a_device_another_program_sends_to_says_so():
+    cls = backend("camfx-test-taken", REFUSE="Device /dev/video2 is not a video output device.")
+    with pytest.raises(ValueError, match=r"^cannot open the virtual camera /dev/video2 at 1280x720 I420 30 fps: .* "
+                                         r"\(another program is probably sending to it"):
+        VirtualCamera(1279, 720, 30, device="/dev/video2", backend=cls.__name__)
+
+
 def fake_sysfs(root, devices):
     """A /sys/class/video4linux with ``devices``: name -> (label, virtual?)."""
     cls = root / "class" / "video4linux"

@@ -157,6 +157,9 @@ class VirtualCamera(Sink):
                                        device=device, backend=backend)
         except Exception as error:  # the backends raise RuntimeError, ValueError, or their own
             reasons = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            if "not a video output device" in reasons:  # v4l2loopback with exclusive_caps=1 and a writer already
+                reasons += " (another program is probably sending to it: with exclusive_caps=1 a device takes one " \
+                           "sender at a time; pick another with vcam:/dev/videoN)"
             raise CamfxError(f"cannot open the virtual camera {self._where} at {width}x{height} {fmt} "
                              f"{self.fps:g} fps: {reasons or type(error).__name__}") from None
 

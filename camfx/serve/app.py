@@ -97,6 +97,7 @@ class Server:
         self.max_viewers = max_viewers
         self.write_timeout, self.command_timeout, self.tick = write_timeout, command_timeout, tick
         self.mjpeg_viewers = 0
+        self._slots = 0               # viewers' places taken by requests in progress
         self._streams = {}            # id -> request, of the MJPEG viewers
         self.peers = set()
         self.sockets = set()
@@ -243,11 +244,16 @@ class Server:
 
     @contextlib.contextmanager
     def _viewer(self):
-        """Refuse a viewer past the cap (503); the slot is taken while the block runs."""
-        if self.mjpeg_viewers + len(self.peers) >= self.max_viewers:
+        """Refuse a viewer past the cap (503); a slot is held while the block runs (an MJPEG
+        stream, a WebRTC negotiation: then the peer holds it)."""
+        if self._slots + len(self.peers) >= self.max_viewers:
             raise ApiError(503, f"too many viewers: this camfx serves at most {self.max_viewers} at once "
                                 "(serve.max_viewers)")
-        yield
+        self._slots += 1
+        try:
+            yield
+        finally:
+            self._slots -= 1
 
     # -- the JSON API ------------------------------------------------------------------------
 
