@@ -1,9 +1,10 @@
 """Test doubles for the live path: a camera that plays a recorded clip (and can fail the ways real
-cameras do) and a window that presses keys."""
+cameras do), a window that presses keys, and a virtual camera backend that keeps what it gets."""
 import threading
 import time
 
 import cv2
+import numpy as np
 
 
 class ClipCamera:
@@ -92,3 +93,42 @@ class ScriptedWindow:
 
     def close(self):
         pass
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend that keeps what it is given. ``NATIVE``: the format it claims to
+    take natively (None: the one it was opened with); ``REFUSE``: an error to raise on open."""
+
+    NATIVE = None
+    REFUSE = None
+    opened = []
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        if self.REFUSE:
+            raise RuntimeError(self.REFUSE)
+        self.width, self.height, self.fps, self.fourcc, self.name = width, height, fps, fourcc, device or "test0"
+        self.frames, self.times, self.closed = [], [], False
+        type(self).opened.append(self)
+
+    def send(self, frame):
+        assert frame.dtype == np.uint8 and frame.ndim == 1 and frame.flags.c_contiguous
+        self.frames.append(frame.copy())
+        self.times.append(time.monotonic())
+
+    def close(self):
+        self.closed = True
+
+    def device(self):
+        return self.name
+
+    def native_fourcc(self):
+        import pyvirtualcam
+        return pyvirtualcam.util.encode_fourcc(self.NATIVE) if self.NATIVE else self.fourcc
+
+
+def backend(name, **attributes):
+    """Register a RecordingBackend variant under ``name``; return its class."""
+    import pyvirtualcam
+    cls = type(name, (RecordingBackend,), {"opened": [], **attributes})
+    pyvirtualcam.register_backend(name, cls)
+    return cls

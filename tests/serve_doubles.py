@@ -17,10 +17,10 @@ class PumpDouble:
     """``image`` filtered by ``spec`` at ``fps`` into each of ``outputs`` (``Output`` objects),
     on its own thread, with the loop's command handlers and ``status()``."""
 
-    def __init__(self, image, spec="blur(ksize=3)", fps=30.0, outputs=(), output_dir="."):
+    def __init__(self, image, spec="blur(ksize=3)", fps=30.0, outputs=(), output_dir=".", registry=None):
         self.image = image
-        self.chain = parse_chain(spec)
-        self.commands = Commands(self)
+        self.chain = parse_chain(spec, registry)
+        self.commands = Commands(self, registry)
         self.outputs = list(outputs)
         self.period = 1.0 / fps
         self.output_dir = Path(output_dir)

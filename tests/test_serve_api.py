@@ -227,32 +227,106 @@ def test_viewers_past_the_cap_are_refused_until_one_leaves():
             assert fourth.status == 200
             second.close()
             fourth.close()
+            await until(lambda: server.mjpeg_viewers == 0)
+            # Asked for all at once, still no more than the cap.
+            at_once = await asyncio.gather(*(client.get("/stream.mjpg") for _ in range(5)))
+            assert sorted(r.status for r in at_once) == [200, 200, 503, 503, 503]
+            for response in at_once:
+                response.close()
     run(test())
 
 
-def test_webrtc_plays_the_filtered_picture_to_a_peer():
+async def webrtc_peer(client):
+    """An aiortc peer that asks the server for the stream, as the page does; returns it and the
+    track it receives."""
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+    peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    peer.addTransceiver("video", direction="recvonly")
+    tracks = []
+    peer.on("track", tracks.append)
+    await peer.setLocalDescription(await peer.createOffer())
+    answer = await client.post("/api/webrtc", json={"sdp": peer.localDescription.sdp, "type": "offer"})
+    assert answer.status == 200
+    description = await answer.json()
+    assert "VP8" in description["sdp"] and "H264" not in description["sdp"]
+    await peer.setRemoteDescription(RTCSessionDescription(**description))
+    await until(lambda: tracks)
+    return peer, tracks[0]
 
+
+async def received(track, expected, other, frames=60):
+    """Frames from ``track`` until one looks like ``expected`` (the encoder starts coarse)."""
+    for _ in range(frames):
+        picture = (await asyncio.wait_for(track.recv(), 10)).to_ndarray(format="bgr24")
+        if looks_like(picture, expected, other):
+            return picture
+    raise AssertionError(f"no frame like the expected one; the last is {mad(picture, expected):.1f} from it")
+
+
+def test_webrtc_plays_the_filtered_picture_to_every_peer_from_one_encode_per_frame():
     async def test():
         async with serving() as (client, server, pump):
-            peer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-            peer.addTransceiver("video", direction="recvonly")
-            tracks = []
-            peer.on("track", tracks.append)
-            await peer.setLocalDescription(await peer.createOffer())
-            answer = await client.post("/api/webrtc", json={"sdp": peer.localDescription.sdp, "type": "offer"})
-            assert answer.status == 200
-            await peer.setRemoteDescription(RTCSessionDescription(**await answer.json()))
-            await until(lambda: tracks)
-            assert len(server.peers) == 1
+            (first, track1), (second, track2) = await webrtc_peer(client), await webrtc_peer(client)
+            assert len(server.peers) == 2
             expected = pump.chain(IMAGE)
-            for _ in range(60):  # the encoder starts coarse and sharpens as frames go by
-                picture = (await asyncio.wait_for(tracks[0].recv(), 10)).to_ndarray(format="bgr24")
-                if looks_like(picture, expected, IMAGE):
-                    break
-            assert picture.shape == IMAGE.shape and looks_like(picture, expected, IMAGE)
-            await peer.close()
+            frames, encodes = pump.frames, server.status()["stream"]["webrtc_encodes"]
+            for track in (track1, track2):
+                assert (await received(track, expected, IMAGE)).shape == IMAGE.shape
+            for _ in range(10):  # both peers keep getting frames
+                await asyncio.wait_for(track1.recv(), 10)
+                await asyncio.wait_for(track2.recv(), 10)
+            stats = await (await client.get("/api/stats")).json()
+            assert stats["viewers"]["webrtc"] == 2
+            # One VP8 encode per frame the loop made, for both peers together.
+            assert 10 <= stats["stream"]["webrtc_encodes"] - encodes <= pump.frames - frames + 1
+            await first.close()
+            await until(lambda: len(server.peers) == 1, timeout=10)
+            await asyncio.wait_for(track2.recv(), 10)  # the other one plays on
+            await second.close()
             await until(lambda: not server.peers, timeout=10)
+    run(test())
+
+
+class Packet:
+    def __init__(self, n, key=False):
+        self.n, self.is_keyframe = n, key
+
+
+class Encoder:
+    def __init__(self):
+        self.tracks, self.keyframes_asked = set(), 0
+
+    def subscribe(self, track):
+        self.tracks.add(track)
+
+    def unsubscribe(self, track):
+        self.tracks.discard(track)
+
+    def request_keyframe(self):
+        self.keyframes_asked += 1
+
+
+def test_a_webrtc_peer_that_falls_behind_skips_to_the_next_keyframe_and_never_queues_more():
+    from aiortc.mediastreams import MediaStreamError
+    from camfx.serve.webrtc import BACKLOG, StreamTrack
+
+    async def test():
+        encoder = Encoder()
+        track = StreamTrack(encoder)
+        track.put([Packet(0), Packet(1)])        # joined mid-stream: nothing until a keyframe
+        track.put([Packet(2, key=True)])
+        track.put([Packet(3)])
+        assert [(await track.recv()).n for _ in range(2)] == [2, 3] and track.skipped == 2
+        for n in range(4, 4 + BACKLOG + 1):       # the peer stops taking packets
+            track.put([Packet(n)])
+        assert encoder.keyframes_asked == 1 and track.skipped == 2 + BACKLOG + 1
+        track.put([Packet(20)])                   # still waiting for a keyframe
+        track.put([Packet(21, key=True)])
+        assert (await track.recv()).n == 21
+        track.put(None)                           # the stream ended
+        with pytest.raises(MediaStreamError):
+            await asyncio.wait_for(track.recv(), 1)
+        assert track not in encoder.tracks
     run(test())
 
 

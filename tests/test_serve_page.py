@@ -7,13 +7,15 @@ import contextlib
 import os
 import shutil
 import threading
+from typing import Literal
 
 import cv2
 import numpy as np
 import pytest
 
 import camfx
-from camfx.engine.registry import Registry
+from camfx.engine.filter import Filter
+from camfx.engine.registry import Plugin, Registry
 from camfx.live.demo import DemoScene
 from camfx.outputs.sink import Output
 from camfx.serve.app import Server, start
@@ -40,12 +42,13 @@ def browser():
 
 
 @contextlib.contextmanager
-def serving(spec, image=IMAGE):
+def serving(spec, image=IMAGE, output_dir=".", registry=None):
     """The server on its own thread and event loop, as ``camfx serve`` runs it; yields (url, pump)."""
+    registry = registry or Registry.discover()
     stream = StreamSink()
     output = Output(stream)
-    pump = PumpDouble(image, spec, outputs=[output]).start()
-    server = Server(pump, pump.commands, stream, Registry.discover(), Guard("127.0.0.1", 0), tick=0.2)
+    pump = PumpDouble(image, spec, outputs=[output], output_dir=output_dir, registry=registry).start()
+    server = Server(pump, pump.commands, stream, registry, Guard("127.0.0.1", 0), tick=0.2)
     ready, stop = threading.Event(), None
     address = {}
 
@@ -133,6 +136,28 @@ def test_the_page_loads_with_the_chain_the_filters_and_the_figures(page):
         assert page.text_content("#spec") == "box(ksize=9),edge()"
 
 
+def test_the_buttons_and_the_source_state(page, tmp_path):
+    with serving("box(ksize=9)", output_dir=tmp_path) as (url, pump):
+        open_page(page, url, "mjpeg")
+        page.click("#snapshot")
+        page.wait_for_function("() => document.querySelector('#message').textContent.startsWith('snapshot saved')")
+        saved = page.text_content("#message").removeprefix("snapshot saved to ")
+        assert os.path.dirname(saved) == str(tmp_path) and os.path.isfile(saved)
+        page.click("#record")
+        page.wait_for_function("() => document.querySelector('#record').textContent === 'Stop recording'")
+        assert pump.recording is not None
+        page.wait_for_function("() => document.querySelector('#flags').textContent.includes('REC')")
+        page.click("#record")
+        page.wait_for_function("() => document.querySelector('#record').textContent === 'Record'")
+        assert pump.recording is None
+        page.click("#pause")
+        page.wait_for_function("() => document.querySelector('#pause').textContent === 'Resume'")
+        assert pump.paused
+        pump.state = "reconnecting"  # what the capture says while a camera is away
+        page.wait_for_selector("#source[data-state=reconnecting]")
+        assert "reconnecting" in page.text_content("#source")
+
+
 @pytest.mark.parametrize("view, transport", [("", "WebRTC"), ("mjpeg", "MJPEG")])
 def test_the_picture_plays_filtered(page, view, transport):
     with serving("box(ksize=9)") as (url, pump):
@@ -204,3 +229,36 @@ def test_the_kernel_grid_shows_the_values_and_follows_the_edits(page):
         assert pump.chain.filters[0].matrix == [[0.5, 0.0], [0.0, -0.25]]
         assert page.locator("#chain > li .kernel .cell").all_text_contents() == ["0.5", "0", "0", "-0.25"]
         shows(page, pump.chain(IMAGE), camfx.parse_chain("kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]], offset=128)")(IMAGE))
+
+
+class Channel(Filter):
+    """One colour channel of the picture (a plugin with a choice and a switch, for the page)."""
+
+    name = "channel"
+    stateless = True
+
+    def __init__(self, *, colour: Literal["blue", "green", "red"] = "green", invert: bool = False):
+        if colour not in ("blue", "green", "red"):
+            raise ValueError(f"colour must be 'blue', 'green' or 'red', got {colour!r}")
+        self.colour, self.invert = colour, invert
+
+    def apply(self, frame):
+        plane = frame[..., ("blue", "green", "red").index(self.colour)]
+        plane = 255 - plane if self.invert else plane
+        return np.repeat(plane[..., None], 3, axis=2) if frame.ndim == 3 else plane.copy()
+
+
+def test_choices_and_switches_get_a_menu_and_a_checkbox(page):
+    registry = Registry.discover()
+    registry.add(Plugin("channel", "tests (test_serve_page.py)", lambda: Channel))
+    with serving("channel", registry=registry) as (url, pump):
+        open_page(page, url, "mjpeg")
+        colour = page.locator("#chain > li select[name=colour]")
+        assert colour.locator("option").all_text_contents() == ["blue", "green", "red"]
+        assert colour.input_value() == '"green"'
+        colour.select_option(label="red")
+        page.wait_for_function("() => document.querySelector('#spec').textContent.includes(\"colour='red'\")")
+        page.locator("#chain > li input[name=invert]").check()
+        page.wait_for_function("() => document.querySelector('#spec').textContent.includes('invert=True')")
+        assert repr(pump.chain) == "channel(colour='red', invert=True)"
+        shows(page, 255 - np.repeat(IMAGE[..., 2:3], 3, axis=2), np.repeat(IMAGE[..., 1:2], 3, axis=2))

@@ -5,10 +5,10 @@ import os
 import sys
 
 from ..errors import CamfxError
-from . import bench, config_cmd, filters, live, process, serve
+from . import bench, cameras, config_cmd, filters, live, outputs, process, serve
 
 # Each module has add_parser(subparsers), which sets ``run`` to the function the command calls.
-COMMANDS = (filters, live, process, serve, bench, config_cmd)
+COMMANDS = (filters, live, outputs, process, serve, bench, cameras, config_cmd)
 
 
 def make_parser():

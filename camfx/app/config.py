@@ -49,6 +49,7 @@ SCHEMA = {
         "headless": Setting(False, (bool,)),
         "hud": Setting(True, (bool,)),
         "mirror": Setting(False, (bool,)),
+        "outputs": Setting([], (list,)),
         "output_dir": Setting(".", (str,)),
         "stall_timeout": _number(1.0),
         "reconnect_timeout": _number(10.0),

@@ -4,12 +4,13 @@ BGR frames.
 A source is *live* (a camera or a stream: it paces itself, and running dry means it was lost) or
 not (a file or the demo: the reader must pace it, and running dry is the end).
 """
-import glob
 import os
+import platform
 import sys
 
 import cv2
 
+from .cameras import list_cameras
 from .demo import DemoScene
 from ..errors import CamfxError
 from ..text import plural
@@ -195,15 +196,18 @@ class Camera(Source):
 
 
 def camera_exists(device):
-    """Whether a camera index or device path names a video device on this machine."""
+    """Whether a camera index or device path names a camera on this machine: an index is looked
+    up the way OpenCV's backend for the platform numbers cameras (:mod:`camfx.live.cameras`)."""
     if isinstance(device, int):
-        return os.path.exists(f"/dev/video{device}")
+        if platform.system() == "Linux":  # V4L2's index N is /dev/videoN
+            return os.path.exists(f"/dev/video{device}")
+        return any(camera.index == device for camera in list_cameras(modes=False))
     return os.path.exists(device)
 
 
 def any_camera():
-    """Whether this machine has any video device at all."""
-    return bool(glob.glob("/dev/video*"))
+    """Whether this machine has any camera at all."""
+    return bool(list_cameras(modes=False))
 
 
 def parse_source(spec):

@@ -97,6 +97,7 @@ class Server:
         self.max_viewers = max_viewers
         self.write_timeout, self.command_timeout, self.tick = write_timeout, command_timeout, tick
         self.mjpeg_viewers = 0
+        self._slots = 0               # viewers' places taken by requests in progress
         self._streams = {}            # id -> request, of the MJPEG viewers
         self.peers = set()
         self.sockets = set()
@@ -107,6 +108,7 @@ class Server:
         self._chain_seen = None
         self._ticker = None
         self._closing = False
+        self._encoder = None          # the WebRTC viewers' shared VP8 encoder, made for the first one
 
     # -- assembly ------------------------------------------------------------------------------
 
@@ -231,8 +233,10 @@ class Server:
         from . import webrtc  # aiortc loads only when a browser asks for WebRTC
         offer = await _json_body(request)
         with self._viewer():
+            if self._encoder is None:
+                self._encoder = webrtc.SharedEncoder(self.stream)
             try:
-                peer, answer = await webrtc.answer(offer, self.stream, self.peers.discard)
+                peer, answer = await webrtc.answer(offer, self._encoder, self.peers.discard)
             except ValueError as error:
                 raise ApiError(400, str(error)) from None
             self.peers.add(peer)
@@ -240,11 +244,16 @@ class Server:
 
     @contextlib.contextmanager
     def _viewer(self):
-        """Refuse a viewer past the cap (503); the slot is taken while the block runs."""
-        if self.mjpeg_viewers + len(self.peers) >= self.max_viewers:
+        """Refuse a viewer past the cap (503); a slot is held while the block runs (an MJPEG
+        stream, a WebRTC negotiation: then the peer holds it)."""
+        if self._slots + len(self.peers) >= self.max_viewers:
             raise ApiError(503, f"too many viewers: this camfx serves at most {self.max_viewers} at once "
                                 "(serve.max_viewers)")
-        yield
+        self._slots += 1
+        try:
+            yield
+        finally:
+            self._slots -= 1
 
     # -- the JSON API ------------------------------------------------------------------------
 
@@ -315,6 +324,7 @@ class Server:
         status["viewers"] = {"mjpeg": self.mjpeg_viewers, "webrtc": len(self.peers), "events": len(self.sockets),
                              "max": self.max_viewers}
         status["stream"] = {"jpeg_encodes": self.stream.encodes, "mjpeg_skipped": self.skipped,
+                            "webrtc_encodes": self._encoder.encoded if self._encoder else 0,
                             "webrtc_skipped": sum(p.track.skipped for p in self.peers if p.track)}
         return jsonable(status)
 

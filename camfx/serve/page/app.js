@@ -322,7 +322,9 @@ async function startWebRTC() {
   const peer = new RTCPeerConnection();
   const stop = () => { peer.close(); video.srcObject = null; video.hidden = true; };
   try {
-    peer.addTransceiver("video", {direction: "recvonly"});
+    const transceiver = peer.addTransceiver("video", {direction: "recvonly"});
+    // Show each frame as soon as it is decoded: the least latency, for a picture one watches live.
+    if ("jitterBufferTarget" in transceiver.receiver) transceiver.receiver.jitterBufferTarget = 0;
     peer.ontrack = (event) => { video.srcObject = event.streams[0] || new MediaStream([event.track]); };
     await peer.setLocalDescription(await peer.createOffer());
     // camfx (aiortc) takes all candidates in the offer, not one by one.
