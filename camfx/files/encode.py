@@ -19,7 +19,7 @@ import numpy as np
 
 from .pipeline import Pipeline
 from ..frame import Frame
-from .video import InputVideo, OutputVideo
+from .video import OutputVideo
 
 # Splitting pays for a second decoder and encoder starting up, and one more keyframe: only
 # worth it for videos of at least this many frames per half (10 s at 30 fps).
@@ -77,13 +77,17 @@ class SecondHalf:
         """Start the second half of ``video`` (whose first half goes to the OutputVideo
         ``first``), or return None when splitting does not pay or would not be exact: a short
         video, one core, a filter that is not ``stateless`` (it may remember earlier frames),
-        or an encoder whose stream headers differ from the first half's."""
+        or an encoder whose stream headers differ from the first half's, or deinterlacing."""
         frames = video.frame_count or 0
         if frames < 2 * MIN_FRAMES_PER_HALF or (os.cpu_count() or 1) < 2:
             return None
         if not all(f.stateless for f in chain):
             return None
-        second = InputVideo(video.path)
+        if video.deinterlace:
+            # bwdif looks at the frames either side of each one: the second half's first frame
+            # would lack the one before it, and the first half's last the one after it.
+            return None
+        second = video.reopen()
         temp = out = None
         try:
             middle = video.start_time + frames / float(video.rate) / 2

@@ -20,6 +20,7 @@ import av
 
 from ..errors import CamfxError
 from .encode import SecondHalf, encode, prepare
+from .picture import DEFAULT_BACKGROUND, parse_background
 from .progress import Progress
 from .video import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
 
@@ -34,10 +35,13 @@ class Settings:
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
     overwrite: bool = False
+    background: str = DEFAULT_BACKGROUND  # what transparent pixels become (a name or #rrggbb)
+    deinterlace: bool = False
 
     def __post_init__(self):
         if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
             raise CamfxError(f"crf must be an integer from 0 (lossless) to 51, got {self.crf!r}")
+        parse_background(self.background)
 
 
 def tune_for_throughput():
@@ -123,14 +127,17 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
     if progress is None:
         with Progress(str(src)) as progress:
             return process_file(src, dst, chain, settings, progress=progress, inputs=inputs)
-    with InputVideo(src) as video:
+    with InputVideo(src, background=settings.background, deinterlace=settings.deinterlace) as video:
+        for note in video.notes:
+            progress.write(f"camfx: {note}")
         progress.set_total(video.frame_count)
         prepare(chain, video, announce=lambda line: progress.write(f"camfx: {line}"))
         temp = _create_temp_beside(dst)
         second = None
         try:
-            with OutputVideo(temp, video.format, copy=video.others, format=output_format(dst), codec=settings.codec, crf=settings.crf,
-                             preset=settings.preset, warn=progress.warn) as out:
+            with OutputVideo(temp, video.format, copy=video.others, samples=video.sample_packets,
+                             format=output_format(dst), codec=settings.codec, crf=settings.crf, preset=settings.preset,
+                             warn=progress.warn) as out:
                 second = SecondHalf.begin(video, out, lambda: _create_temp_beside(dst), chain, settings, progress)
                 encode(video.items(progress.warn, until=second and second.start), chain, out, progress.update,
                        stop=second and second.failed)
