@@ -9,8 +9,8 @@ For each decoded frame, in this order:
    is scaled to fit the first size, its aspect kept, centred on black (letterbox).
 2. **Colour.** Converted to BGR with the YUV matrix and range the file declares; a file that
    declares none is read as players read it (BT.709 from 720 lines or 1280 columns up, BT.601
-   below). swscale rounds accurately here and in the writer (its default truncates, which made
-   a round trip about 2 levels darker). HDR (a PQ or HLG transfer) is tone-mapped to SDR BT.709
+   below); 8-bit planar YUV by :mod:`camfx.files.yuv` (rounded, chroma repeated, so that the
+   writer's averaging gives it back), other formats by swscale, asked to round. HDR (a PQ or HLG transfer) is tone-mapped to SDR BT.709
    (:mod:`camfx.files.hdr`). A picture with transparency is composited over ``background``.
 3. **Orientation.** Turned and mirrored as the file's display matrix says (phones record
    sideways and flag it), so that filters see the picture as a viewer does and the output plays
@@ -27,7 +27,7 @@ import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 from numba import njit
 
-from . import hdr
+from . import hdr, yuv
 from ..errors import CamfxError
 
 # FFmpeg's codes (libavutil/pixfmt.h): AVColorSpace, AVColorRange, AVColorPrimaries, AVColorTransferCharacteristic.
@@ -39,8 +39,9 @@ BT2020_10 = 14
 SWSCALE_MATRICES = {1: 1, 4: 4, 5: 5, 6: 6, 7: 7, 9: 9, 10: 9}
 # A matrix's usual primaries and transfer, for a file that names the matrix only.
 USUAL_TAGS = {1: (1, 1), 4: (4, 4), 5: (5, 6), 6: (6, 6), 7: (7, 7), 9: (9, BT2020_10)}
-# Accurate rounding: swscale's default truncates in both directions (-0.5 level each way).
-# FULL_CHR_H_INT takes YUV->RGB off the fast path that ignores ACCURATE_RND.
+# For the formats camfx.files.yuv does not convert: accurate rounding (swscale's default
+# truncates, -0.5 level each way); FULL_CHR_H_INT takes YUV->RGB off the fast path that
+# ignores ACCURATE_RND.
 ACCURATE = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 
 BACKGROUNDS = {"black": (0, 0, 0), "white": (255, 255, 255), "gray": (128, 128, 128), "grey": (128, 128, 128),
@@ -246,6 +247,8 @@ class Picture:
         return np.ascontiguousarray(image)
 
     def _convert(self, frame, width, height, format):
+        if format == "bgr24" and (width, height) == (frame.width, frame.height) and frame.format.name in yuv.PLANAR:
+            return yuv.to_bgr(frame, self._src_matrix, self._src_range == FULL)
         return self._reformatter.reformat(frame, width, height, format, src_colorspace=self._src_matrix,
                                           src_color_range=self._src_range if self._src_matrix else None,
                                           interpolation=ACCURATE).to_ndarray()

@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import re
 import secrets
 import signal
 import sys
@@ -71,26 +72,37 @@ _M_MMAP_THRESHOLD = -3
 def plan(inputs, output):
     """Pair every input with its output path.
 
-    One input and ``output`` a file (or an existing directory), or several inputs and ``output`` a
-    directory (created if missing), where each output is named after its input with ``.mp4``.
-    Two inputs that would write the same output are refused.
+    ``output`` is a folder when it ends in ``/`` or is an existing folder, and each output is
+    then ``FOLDER/NAME.mp4``, named after its input (an image sequence ``img_%04d.png`` gives
+    ``img.mp4``); otherwise it is a file, which takes exactly one input. Several inputs and a
+    file are refused, as are two inputs that would write the same output.
     """
     inputs = [Path(p) for p in inputs]
+    text = str(output)
     output = Path(output)
     if not inputs:
         raise CamfxError("no input files given")
-    if len(inputs) == 1 and not output.is_dir():
+    if text.endswith(("/", os.sep)) or output.is_dir():
+        if output.exists() and not output.is_dir():
+            raise CamfxError(f"{text}: is a file, not a folder for the outputs")
+        pairs = [(src, output / (_output_stem(src) + DEFAULT_EXTENSION)) for src in inputs]
+    elif len(inputs) > 1:
+        raise CamfxError(f"{text}: {len(inputs)} inputs need a folder for -o (end it with /), not one file")
+    else:
         output_format(output)  # a bad extension fails before any work
         return [(inputs[0], output)]
-    if output.exists() and not output.is_dir():
-        raise CamfxError(f"{output}: with several inputs, -o must be a directory")
-    pairs = [(src, output / (src.stem + DEFAULT_EXTENSION)) for src in inputs]
     seen = {}
     for src, dst in pairs:
         if dst in seen:
             raise CamfxError(f"{seen[dst]} and {src} would both be written to {dst}")
         seen[dst] = src
     return pairs
+
+
+def _output_stem(src):
+    """An output's name for ``src``: its stem, less an image sequence's number pattern."""
+    stem = re.sub(r"%0?\d*d", "", src.stem).strip("_-. ")
+    return stem or "sequence"
 
 
 def check_target(src, dst, inputs, overwrite):
@@ -194,8 +206,8 @@ def process_batch(inputs, output, chain, settings=Settings(), *, stream=None, tt
     """
     stream = stream if stream is not None else sys.stderr
     pairs = plan(inputs, output)
-    if len(pairs) > 1:
-        pairs[0][1].parent.mkdir(parents=True, exist_ok=True)
+    if pairs[0][1] != Path(output):  # into a folder, made if missing
+        Path(output).mkdir(parents=True, exist_ok=True)
     failures = []
     all_inputs = [src for src, _ in pairs]
     with _sigterm_as_interrupt():

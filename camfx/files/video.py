@@ -18,12 +18,12 @@ from pathlib import Path
 
 import av
 import av.logging
-from av.video.reformatter import Interpolation, VideoReformatter
 import numpy as np
 
 from ..errors import CamfxError
 from ..frame import Frame
-from .picture import DEFAULT_BACKGROUND, FrameInfo, Picture, parse_background
+from . import yuv
+from .picture import BT709, DEFAULT_BACKGROUND, FULL, FrameInfo, Picture, parse_background
 
 # --codec name -> FFmpeg encoder. H.264 in yuv420p is what browsers and phones all play.
 CODECS = {"h264": "libx264", "hevc": "libx265"}
@@ -34,10 +34,6 @@ ENCODER_OPTIONS = {"libx265": {"x265-params": "log-level=error"}}
 FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 PIXEL_FORMAT = "yuv420p"
 LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: 16-235, what yuv420p players expect
-# BGR -> yuv420p with rounding (swscale's default truncates: half a level darker on average),
-# each chroma sample the mean of its 2x2 pixels: with the reader's conversion, a round trip
-# came back within 0.8 level on average (tests/test_inputs.py).
-ROUNDED = Interpolation.AREA | Interpolation.ACCURATE_RND
 # libx264's own defaults: "medium" preset, crf 23.
 DEFAULT_PRESET = "medium"
 DEFAULT_CRF = 23
@@ -535,7 +531,8 @@ class OutputVideo:
             context.options = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(CODECS[codec], {})}
             if codec == "hevc" and format in ("mp4", "mov"):
                 self.stream.codec_tag = "hvc1"  # the tag Apple's players require for HEVC
-            context.colorspace, context.color_range = video.colorspace, video.color_range
+            matrix = video.colorspace if video.colorspace in yuv.LUMA_WEIGHTS else BT709
+            context.colorspace, context.color_range = matrix, video.color_range
             context.color_primaries, context.color_trc = video.color_primaries, video.color_trc
             if video.sar != 1:
                 context.sample_aspect_ratio = video.sar
@@ -550,8 +547,9 @@ class OutputVideo:
         self._copies = copied
         self._video = video
         self._flushed = False
-        # One swscale context for every frame: VideoFrame.reformat makes a new one per frame.
-        self._reformatter = VideoReformatter()
+        # The matrix the YUV is made with; one camfx.files.yuv lacks (none that a reader passes
+        # on) is written as BT.709 and tagged so.
+        self._matrix = video.colorspace if video.colorspace in yuv.LUMA_WEIGHTS else BT709
 
     def write(self, item):
         """Encode a Frame, or remux a Packet of one of the input's other streams."""
@@ -568,9 +566,8 @@ class OutputVideo:
         if image.shape[1::-1] != self.padded:  # the last row and column repeated
             image = np.pad(image, ((0, self.padded[1] - image.shape[0]), (0, self.padded[0] - image.shape[1]), (0, 0)),
                            mode="edge")
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
-        picture = self._reformatter.reformat(picture, format=PIXEL_FORMAT, dst_colorspace=self._video.colorspace,
-                                             dst_color_range=self._video.color_range, interpolation=ROUNDED)
+        planes = yuv.to_yuv420(image, self._matrix, self._video.color_range == FULL)
+        picture = av.VideoFrame.from_ndarray(planes, format=PIXEL_FORMAT)
         picture.pts, picture.time_base = frame.pts, self._video.time_base
         self._emit(self.stream.encode(picture))
 
