@@ -155,7 +155,8 @@ class Picture:
 
     Attributes: ``size`` (width, height) of the pictures, ``sar`` of the pictures, ``colours``
     (:class:`Colours`) for the output, ``notes``: one line per change made to what a player
-    would show (turned, tone-mapped, composited), for the user.
+    would show (turned, tone-mapped), for the user; ``said``: the kinds of warning given, each
+    once ("size": a frame of another size, "alpha": the first transparent pixels).
     """
 
     def __init__(self, first, *, name, sar=None, background=BACKGROUNDS[DEFAULT_BACKGROUND],
@@ -182,7 +183,6 @@ class Picture:
         self.alpha = _has_alpha(fmt)
         self.background = np.array(background, np.uint8)
         self._background_name = background_name
-        self._said_alpha = False  # said when a frame is first seen to have transparent pixels
         self.interlaced = first.interlaced
         self.transfer = first.color_trc
         self.hdr = self.transfer in (hdr.PQ, hdr.HLG)
@@ -210,7 +210,7 @@ class Picture:
             out_range = LIMITED if self._src_matrix is None else self._src_range
             self.colours = Colours(out_matrix, out_range, primaries, transfer)
         self._reformatter = VideoReformatter()
-        self._warned_size = False
+        self.said = set()  # the kinds of warning given once: "size", "alpha"
 
     def __call__(self, frame, where, warn):
         """The picture of a decoded frame: BGR uint8 (H, W, 3), upright, ``size``. ``where()``
@@ -218,20 +218,23 @@ class Picture:
         size = None
         if (frame.width, frame.height) != self.coded:
             size = _fit((frame.width, frame.height), self.coded)
-            if not self._warned_size:
-                self._warned_size = True
+            if "size" not in self.said:
+                self.said.add("size")
                 warn(f"{self.name}: {where()} is {frame.width}x{frame.height} but the video began at "
                      f"{self.coded[0]}x{self.coded[1]}; it and every later frame of another size are scaled to "
                      f"fit {self.coded[0]}x{self.coded[1]} (aspect kept, black bars)")
         width, height = size or self.coded
         if self.hdr:
-            rgb = self._reformatter.reformat(frame, width, height, "gbrpf32le", src_colorspace=self._src_matrix,
-                                             src_color_range=self._src_range, interpolation=ACCURATE).to_ndarray()
+            if size is None and frame.format.name in yuv.DEEP:
+                rgb = yuv.to_rgb_float(frame, self._src_matrix, self._src_range == FULL)
+            else:  # swscale's float output is 0.2 % low for 10-bit input: close, not exact
+                rgb = self._reformatter.reformat(frame, width, height, "gbrpf32le", src_colorspace=self._src_matrix,
+                                                 src_color_range=self._src_range, interpolation=ACCURATE).to_ndarray()
             image = hdr.tone_map(rgb, self.transfer, self.peak)
         elif self.alpha:
             bgra = self._convert(frame, width, height, "bgra")
-            if not self._said_alpha and bgra[..., 3].min() < 255:
-                self._said_alpha = True
+            if "alpha" not in self.said and bgra[..., 3].min() < 255:
+                self.said.add("alpha")
                 warn(f"{self.name}: has transparency (alpha) from {where()} on; composited over "
                      f"{self._background_name}")
             image = np.empty(bgra.shape[:2] + (3,), np.uint8)

@@ -154,7 +154,7 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
                 encode(video.items(progress.warn, until=second and second.start), chain, out, progress.update,
                        stop=second and second.failed)
                 if second is not None and (video.reached_until or second.failed.is_set()):
-                    out.append(second.packets(), video.rest())  # raises the second half's error, if any
+                    out.append(second.packets(video), video.rest())  # raises the second half's error, if any
                 elif second is not None:  # the first half ended early: a damaged file
                     second.close()
             _sync(temp)  # on disk before it takes the target's name

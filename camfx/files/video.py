@@ -93,6 +93,16 @@ def is_timecode(stream):
     return stream.type == "data" and "timecode" in stream.metadata
 
 
+# Marks a frame number counted from the start of a file's second part (see InputVideo.items).
+SECOND_PART = "\0+"
+
+
+def number_frames(message, first_part):
+    """A warning about a file's second part, with its frame numbers counted from the file's
+    start, given the number of frames in the first part."""
+    return re.sub(re.escape(SECOND_PART) + r"(\d+)", lambda match: str(first_part + int(match[1])), message)
+
+
 class InputVideo:
     """A video file (or an image sequence ``img_%04d.png``, or a still image) opened for reading.
 
@@ -230,10 +240,12 @@ class InputVideo:
         ends the first part before the first frame at or past it, leaving the other streams'
         later packets to :meth:`rest`; ``start``, after :meth:`seek_keyframe`, makes this the
         second part: frames from that pts on, and no packets of other streams. Frames of the
-        second part are named by their time only, since their number is not known yet.
+        second part are named "frame" + ``SECOND_PART`` + their number in the part, which
+        :func:`number_frames` makes a number in the file once the first part's count is known.
         """
         index, last_pts, nudged = 0, None, False
-        where = self._where if start is None else (lambda i, pts: f"the frame at t={self._time(pts):.3f} s")
+        where = self._where if start is None else (lambda i, pts: f"frame {SECOND_PART}{i} (t={self._time(pts):.3f} s)")
+        self.frames_read = 0
         step = max(1, round(1 / (self.rate * self.time_base)))  # one frame in time-base units
         self.reached_until = False
         damage = _Damage(warn, self.path, max_reports=3)
@@ -261,6 +273,7 @@ class InputVideo:
                     image = self.picture(frame, lambda: where(index, pts), warn)
                     yield Frame(image, index, self._time(pts), pts - self._shift)
                     index, last_pts = index + 1, pts
+                    self.frames_read = index
         except av.FFmpegError as error:
             if index == 0 and start is None:
                 raise CamfxError(f"{self.path}: no video frame could be decoded ({_reason(error)})") from None
@@ -388,7 +401,6 @@ def _decoder_for(stream, threads="AUTO"):
         alpha.width, alpha.height = context.width, context.height
         if context.extradata:
             alpha.extradata = context.extradata
-        alpha.time_base = stream.time_base
         context = alpha
     context.thread_type = threads
     return context
@@ -452,7 +464,8 @@ class Deinterlacer:
         out = []
         for frame in frames:
             if self._graph is None or (frame.width, frame.height, frame.format.name) != self._size:
-                out += self._drain(flush=self._graph is not None)
+                if self._graph is not None:  # a new size: what the old graph holds comes out first
+                    out += self._drain(flush=True)
                 self._build(frame)
             self._graph.vpush(frame)
             out += self._drain()

@@ -23,19 +23,27 @@ PLANAR = {"yuv420p": (1, 1), "yuvj420p": (1, 1), "yuv422p": (1, 0), "yuvj422p": 
           "yuv444p": (0, 0), "yuvj444p": (0, 0)}
 
 
-def _scales(full_range):
-    """(luma offset, luma scale, chroma scale) of a range (True: full)."""
-    return (0.0, 255.0, 255.0) if full_range else (16.0, 219.0, 224.0)
+# 10- and 12-bit planar YUV (HDR video), read as floating-point R'G'B' for tone mapping.
+DEEP = {"yuv420p10le": (1, 1, 10), "yuv422p10le": (1, 0, 10), "yuv444p10le": (0, 0, 10),
+        "yuv420p12le": (1, 1, 12), "yuv422p12le": (1, 0, 12), "yuv444p12le": (0, 0, 12)}
 
 
-def _decode_matrix(matrix, full_range):
-    """Per 8-bit code: B, G, R = sum of (Y - y0) a + (Cb - 128) b + (Cr - 128) c, as (3, 3) rows
-    [a, b, c] for B, G, R, and y0."""
+def _scales(full_range, bits=8):
+    """(luma offset, luma scale, chroma scale) of a range (True: full) at a bit depth."""
+    if full_range:
+        return 0.0, 2.0 ** bits - 1, 2.0 ** bits - 1
+    step = 2.0 ** (bits - 8)
+    return 16.0 * step, 219.0 * step, 224.0 * step
+
+
+def _decode_matrix(matrix, full_range, bits=8, top=255.0):
+    """Per code: B, G, R = sum of (Y - y0) a + (Cb - mid) b + (Cr - mid) c, in units where white
+    is ``top``, as (3, 3) rows [a, b, c] for B, G, R, and y0."""
     kr, kb = LUMA_WEIGHTS[matrix]
     kg = 1 - kr - kb
-    y0, ys, cs = _scales(full_range)
-    k = 255 / ys
-    c = 255 / cs
+    y0, ys, cs = _scales(full_range, bits)
+    k = top / ys
+    c = top / cs
     rows = [[k, c * 2 * (1 - kb), 0.0],                                            # B = Y + 2(1-Kb) Pb
             [k, -c * 2 * (1 - kb) * kb / kg, -c * 2 * (1 - kr) * kr / kg],         # G = (Y - Kr R - Kb B) / Kg
             [k, 0.0, c * 2 * (1 - kr)]]                                            # R = Y + 2(1-Kr) Pr
@@ -65,6 +73,18 @@ def to_bgr(frame, matrix, full_range):
     return out
 
 
+def to_rgb_float(frame, matrix, full_range):
+    """A decoded 10- or 12-bit planar YUV ``av.VideoFrame`` (a format in ``DEEP``) as its
+    non-linear R'G'B' signal, float32 (H, W, 3) in RGB order, 0 to 1 (not clipped)."""
+    sx, sy, bits = DEEP[frame.format.name]
+    sizes = [(frame.width, frame.height)] + [(-(-frame.width >> sx), -(-frame.height >> sy))] * 2
+    y, u, v = (_plane(frame.planes[i], w, h, np.uint16) for i, (w, h) in enumerate(sizes))
+    rows, y0 = _decode_matrix(matrix, full_range, bits, top=1.0)
+    out = np.empty((frame.height, frame.width, 3), np.float32)
+    _yuv_to_rgb_float(y, u, v, sx, sy, rows[::-1].copy(), y0, np.float32(2 ** (bits - 1)), out)
+    return out
+
+
 def to_yuv420(image, matrix, full_range):
     """BGR uint8 (H, W, 3), H and W even, as yuv420p planes (H * 3 / 2, W), as ``av.VideoFrame``'s
     ``from_ndarray(..., format="yuv420p")`` takes them: each chroma sample the mean of its 2x2
@@ -77,9 +97,23 @@ def to_yuv420(image, matrix, full_range):
     return out
 
 
-def _plane(plane, width, height):
-    """A plane's pixels as a (height, width) view of its buffer (rows are ``line_size`` apart)."""
-    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:height, :width]
+def _plane(plane, width, height, dtype=np.uint8):
+    """A plane's samples as a (height, width) view of its buffer (rows are ``line_size`` bytes
+    apart)."""
+    size = np.dtype(dtype).itemsize
+    return np.frombuffer(plane, dtype).reshape(-1, plane.line_size // size)[:height, :width]
+
+
+@njit(cache=True, nogil=True)
+def _yuv_to_rgb_float(y, u, v, sx, sy, rows, y0, mid, out):
+    for r in range(out.shape[0]):
+        cr = r >> sy
+        for c in range(out.shape[1]):
+            luma = np.float32(y[r, c]) - y0
+            cb = np.float32(u[cr, c >> sx]) - mid
+            ck = np.float32(v[cr, c >> sx]) - mid
+            for k in range(3):
+                out[r, c, k] = rows[k, 0] * luma + rows[k, 1] * cb + rows[k, 2] * ck
 
 
 @njit(cache=True, nogil=True)
