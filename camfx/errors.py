@@ -13,4 +13,5 @@ class ConfigError(CamfxError):
 
 
 class PluginError(CamfxError):
-    """A filter plugin failed to import or to construct."""
+    """A filter plugin failed to import, to construct or to filter a frame; the message names
+    the filter and where it came from."""

@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, odd_ksize
+from camfx.engine.filter import Filter, number, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.specialised import Separable
 
@@ -23,7 +23,10 @@ def gaussian_weights(ksize, sigma):
     else:
         sigma = sigma if sigma > 0 else 0.3 * ((ksize - 1) * 0.5 - 1) + 0.8
         x = np.arange(1 - ksize, ksize, 2.0) / 2
-        weights = np.exp(-x * x / (2 * sigma * sigma))
+        # (x / sigma)**2 rather than x**2 / sigma**2: a tiny sigma (1e-200) then gives the
+        # identity, as in OpenCV, instead of 0 / 0; a huge one a flat window, as in OpenCV.
+        with np.errstate(over="ignore", under="ignore"):
+            weights = np.exp(-0.5 * np.square(x / sigma))
         weights /= weights.sum()
     fixed = np.empty(ksize, np.int32)
     error = 0.0
@@ -48,15 +51,19 @@ class Blur(Filter):
 
     def __init__(self, *, ksize: int = 5, sigma: float = 0.0):
         self.ksize = odd_ksize(ksize)
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not np.isfinite(sigma):
-            raise ValueError(f"sigma must be a finite number, got {sigma!r}")
-        self.sigma = float(sigma)
+        self.sigma = number(sigma, "sigma")
         self._weights = gaussian_weights(self.ksize, self.sigma)
         # Common powers of two out of the weights ([16, 64, 96, 64, 16] -> [1, 4, 6, 4, 1]), so
         # the sums fit 16-bit lanes; the result is still OpenCV's bit-exact rounding.
         reduced, bits = _reduce(self._weights, FRACTION_BITS)
         shift = 2 * bits
         self._separable = Separable(reduced, reduced, offset=(1 << shift) >> 1, multiplier=1, shift=shift)
+
+    reference_tolerance = 0  # OpenCV's uint8 GaussianBlur is bit-exact, and so is this
+
+    def reference(self):
+        import cv2
+        return lambda frame, dst=None: cv2.GaussianBlur(frame, (self.ksize, self.ksize), self.sigma, dst=dst)
 
     def apply(self, frame, out=None):
         if self.variant == "generic":

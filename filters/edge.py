@@ -4,6 +4,15 @@ from camfx.kernels import sobel_magnitude, to_gray
 from camfx.kernels.specialised import FusedEdge
 
 
+def opencv_edge(frame, dst=None):
+    """The same picture with OpenCV: gray, float Sobel x and y, magnitude, rounded to uint8."""
+    import cv2
+    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    magnitude = cv2.convertScaleAbs(cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3),
+                                                  cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)))
+    return magnitude if frame.ndim == 2 else cv2.merge([magnitude] * 3, dst=dst)
+
+
 class Edge(Filter):
     """Sobel gradient magnitude of the gray image, ``round(sqrt(gx**2 + gy**2))`` saturated to
     uint8, returned as three equal channels for a BGR frame."""
@@ -15,6 +24,9 @@ class Edge(Filter):
 
     def __init__(self):
         self._fused = FusedEdge()
+
+    def reference(self):
+        return opencv_edge
 
     def apply(self, frame, out=None):
         if self.variant == "twopass":

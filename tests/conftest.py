@@ -1,5 +1,9 @@
-"""Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader."""
+"""Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader;
+the example plugin installed as a user would install it."""
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,8 +16,13 @@ from camfx.live.sources import VideoFile
 def pytest_configure(config):
     """Keep the suite out of the user's own folders: camfx's cache (generated kernels, autotuner
     choices) goes to pytest's cache folder in this checkout, kept between runs so kernels
-    compile once; subprocesses inherit it."""
+    compile once; the per-user config folder is an empty one there, and $CAMFX_CONFIG is
+    unset, so no user's settings change what the tests see. Subprocesses inherit all three."""
     os.environ["CAMFX_CACHE_DIR"] = str(config.cache.mkdir("camfx-cache"))
+    user_config = str(config.cache.mkdir("camfx-user-config"))
+    os.environ["XDG_CONFIG_HOME"] = user_config  # platformdirs on Linux and macOS
+    os.environ["WIN_PD_OVERRIDE_LOCAL_APPDATA"] = user_config  # and on Windows
+    os.environ.pop("CAMFX_CONFIG", None)
 
 
 CLIP_FRAMES = 36
@@ -65,3 +74,16 @@ def assert_close(actual, expected, tolerance=1):
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
     diff = np.abs(actual.astype(np.int16) - expected.astype(np.int16))
     assert diff.max(initial=0) <= tolerance, f"max difference {diff.max()} at {np.unravel_index(diff.argmax(), diff.shape)}"
+
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parent.parent / "examples" / "camfx-tint"
+
+
+@pytest.fixture(scope="session")
+def example_plugin_site(tmp_path_factory):
+    """A folder where pip installed the example plugin package from examples/ (with its entry
+    point), as a third-party plugin is installed; put it on ``sys.path`` to use it."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(EXAMPLE_PLUGIN)], check=True)
+    return target

@@ -1,4 +1,5 @@
 """The capture thread on recorded clips played as a camera, and on cameras that fail."""
+import re
 import time
 
 import cv2
@@ -139,7 +140,7 @@ def test_loop_restarts_a_file(clip_path, recorded_frames):
 
 
 @pytest.mark.parametrize("fault", [{"vanish_after": 5}, {"freeze_after": 5}, {"block_after": 5}],
-                         ids=["read-fails", "same-frame", "read-blocks"])
+                         ids=["read-fails", "same-buffer", "read-blocks"])
 def test_lost_camera_is_detected_within_a_second_and_resumes_when_back(recorded_frames, fault):
     broken = ClipCamera(recorded_frames, fps=50, **fault)
     healthy = ClipCamera(recorded_frames, fps=50)
@@ -199,3 +200,99 @@ def test_a_source_opened_but_never_started_is_released(recorded_frames):
     assert capture.open().size == (320, 240) and device.reads == 0  # opened, not read
     capture.close()
     assert device.released
+
+
+@pytest.mark.parametrize("timestamps", [True, False], ids=["with-timestamps", "without"])
+def test_a_still_scene_is_a_healthy_stream(recorded_frames, timestamps):
+    """The same picture at 25 fps for 2.5 s (slides, a test card, an empty room): every frame
+    is news, nothing is taken for a stall, whether or not the device gives timestamps."""
+    still = ClipCamera([recorded_frames[0]] * 200, fps=25, timestamps=timestamps)
+    lines = []
+    with Capture(camera_opener(still), stall_after=0.5, report=lines.append) as capture:
+        start = time.monotonic()
+        frames = drain(capture, lambda f: time.monotonic() - start > 2.5, timeout=4)
+    assert capture.history == [] and capture.reconnects == 0 and lines == []
+    assert len(frames) + capture.dropped >= 2.5 * 25 * 0.8  # about every frame read arrived
+    assert all(np.array_equal(f.image, recorded_frames[0]) for f in frames)
+
+
+@pytest.mark.parametrize("fault", [{"vanish_after": 5}, {"freeze_after": 5}, {"block_after": 5}],
+                         ids=["read-fails", "same-buffer", "read-blocks"])
+def test_an_outage_is_one_line_when_lost_and_one_when_back(recorded_frames, fault):
+    broken = ClipCamera(recorded_frames, fps=50, **fault)
+    lines = []
+    with Capture(camera_opener(broken, ClipCamera(recorded_frames, fps=50)), stall_after=0.3,
+                 backoff=(0.05, 0.2), report=lines.append) as capture:
+        drain(capture, lambda f: len(f) >= 5)
+        drain(capture, lambda f: capture.reconnects == 1 and len(f) >= 2)
+        broken.unblock()
+    assert len(lines) == 2, lines
+    if "vanish_after" in fault:
+        assert lines[0] == "camera 0: lost (a read failed); reconnecting"
+    else:  # noticed after stall_after, give or take the machine's load
+        silent = float(re.fullmatch(r"camera 0: lost \(no new frame for (\d+\.\d) s\); reconnecting", lines[0]).group(1))
+        assert 0.3 <= silent < 1.0
+    gone = float(re.fullmatch(r"camera 0: back after (\d+\.\d) s", lines[1]).group(1))
+    (lost_at, _), (back_at, _) = capture.history
+    assert gone >= round(back_at - lost_at, 1) - 0.1  # counted from the last frame, not from noticing
+
+
+@pytest.fixture
+def served(clip_path):
+    """The recorded clip served over HTTP on 127.0.0.1, as a link to a video file (and beside
+    it, ``damaged.mkv``: the clip with 4 kB garbled a third of the way in)."""
+    damaged = clip_path.parent / "damaged.mkv"
+    if not damaged.exists():
+        data = bytearray(clip_path.read_bytes())
+        third = len(data) // 3
+        data[third:third + 4000] = bytes((b * 7 + 13) & 255 for b in data[third:third + 4000])
+        damaged.write_bytes(data)
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=clip_path.parent))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{clip_path.name}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_link_to_a_video_file_plays_at_its_own_rate_and_ends(served):
+    source = open_source(served)
+    assert not source.live and source.frame_count == CLIP_FRAMES
+    assert source.report.endswith(f"a file of {CLIP_FRAMES} frames")
+    lines = []
+    start = time.monotonic()
+    with Capture(lambda: source, report=lines.append) as capture:
+        frames = drain(capture, lambda f: False, timeout=10)
+    elapsed = time.monotonic() - start
+    assert capture.state == ENDED and lines == [] and capture.reconnects == 0
+    assert len(frames) + capture.dropped == CLIP_FRAMES
+    assert elapsed >= 35 / 30 - 0.05  # paced at 30 fps, not as fast as it downloads
+    assert np.median(np.diff([f.time for f in frames])) == pytest.approx(1 / 30, abs=0.01)
+
+
+def test_a_link_to_a_video_file_loops_on_request(served):
+    with Capture(lambda: open_source(served), loop=True) as capture:
+        frames = drain(capture, lambda f: len(f) >= CLIP_FRAMES + 3)
+    assert len(frames) == CLIP_FRAMES + 3 and capture.reconnects == 0
+    np.testing.assert_array_equal(frames[CLIP_FRAMES].image, frames[0].image)
+
+
+def test_ffmpegs_own_messages_stay_out_of_the_log(served):
+    """A headless run's stderr is camfx's lines only, even on a stream FFmpeg complains about."""
+    import subprocess
+    import sys
+    url = served.rsplit("/", 1)[0] + "/damaged.mkv"
+    result = subprocess.run([sys.executable, "-m", "camfx", "live", "--headless", "--source", url, "--filters", "edge"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"\d+ frames? shown, .*", result.stdout.strip())
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("camfx: ") for line in lines), lines

@@ -1,4 +1,3 @@
-import cv2
 import numpy as np
 import pytest
 
@@ -7,16 +6,9 @@ from camfx.engine.chain import parse_spec
 from conftest import assert_close
 
 
-EMBOSS = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], np.float32)
-
-
 def opencv_chain(frame):
-    """blur(ksize=9), emboss, edge done with OpenCV."""
-    step = cv2.filter2D(cv2.GaussianBlur(frame, (9, 9), 0), -1, EMBOSS)
-    gray = cv2.cvtColor(step, cv2.COLOR_BGR2GRAY)
-    magnitude = cv2.convertScaleAbs(cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0),
-                                                  cv2.Sobel(gray, cv2.CV_32F, 0, 1)))
-    return cv2.merge([magnitude] * 3)
+    """blur(ksize=9), emboss, edge done with the references the filters state (OpenCV's)."""
+    return camfx.parse_chain("blur(ksize=9),emboss,edge").reference()(frame)
 
 
 def test_parse_chain_applies_filters_in_order(recorded_frames):
@@ -56,7 +48,7 @@ def test_empty_spec_is_the_identity(recorded_frames):
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("blurr", "unknown filter 'blurr'; available: .*blur.*box.*edge"),
+    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: .*blur.*box.*edge"),
     ("blur(ksize=4)", "blur: ksize must be an odd positive integer, got 4"),
     ("blur(ksize=0)", "ksize must be an odd positive integer, got 0"),
     ("blur(radius=3)", "blur has no parameter 'radius'"),
@@ -143,3 +135,54 @@ def test_a_filter_that_changes_the_shape_is_named(spec):
     chain = camfx.parse_chain(spec, registry)
     with pytest.raises(CamfxError, match=r"shrink turned a \(6, 5, 3\) frame into \(5, 5, 3\) uint8"):
         chain(np.zeros((6, 5, 3), np.uint8))
+
+
+@pytest.mark.parametrize("spec", ["shrink", "shrink, emboss", "emboss, shrink"])
+def test_a_filter_that_changes_the_shape_is_named_on_the_out_path_too(spec):
+    """A filter that takes ``out`` but returns another array of another shape."""
+    from camfx.errors import CamfxError
+    from camfx.engine.filter import Filter
+    from camfx.engine.registry import Plugin, Registry
+
+    class ShrinkInto(Filter):
+        name = "shrink"
+
+        def apply(self, frame, out=None):
+            return frame[1:].copy()
+
+    registry = Registry([Plugin("shrink", "test", lambda: ShrinkInto), *Registry.discover()._plugins.values()])
+    chain = camfx.parse_chain(spec, registry)
+    frame = np.zeros((6, 5, 3), np.uint8)
+    with pytest.raises(CamfxError, match=r"shrink turned a \(6, 5, 3\) frame into \(5, 5, 3\) uint8"):
+        chain(frame, out=np.empty_like(frame))
+
+
+def test_a_filter_that_raises_is_named_with_its_origin(tmp_path):
+    from camfx.errors import PluginError
+    from camfx.engine.registry import Registry
+    (tmp_path / "flaky.py").write_text(
+        "from camfx.engine.filter import Filter\n"
+        "class Flaky(Filter):\n    name = 'flaky'\n"
+        "    def apply(self, frame):\n        raise ZeroDivisionError('oops')\n")
+    registry = Registry.discover(plugins={"flaky": "flaky.py:Flaky"}, base_dir=tmp_path)
+    chain = camfx.parse_chain("emboss, flaky", registry)
+    with pytest.raises(PluginError, match=r"^filter 'flaky' from flaky.py:Flaky \(config plugins\) failed on a "
+                                          r"\(4, 4\) frame: ZeroDivisionError: oops$"):
+        chain(np.zeros((4, 4), np.uint8), out=np.empty((4, 4), np.uint8))
+
+
+def test_the_chain_reference_is_its_filters_references_in_order(recorded_frames):
+    import cv2
+    frame = recorded_frames[0]
+    chain = camfx.parse_chain("box(ksize=3), sharpen")
+    sharpen = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], np.float32)
+    np.testing.assert_array_equal(chain.reference()(frame), cv2.filter2D(cv2.blur(frame, (3, 3)), -1, sharpen))
+    chain.toggle(0)
+    np.testing.assert_array_equal(chain.reference()(frame), cv2.filter2D(frame, -1, sharpen))
+
+    class Own(camfx.Filter):
+        name = "own"
+
+        def apply(self, frame):
+            return frame
+    assert camfx.Chain([Own()]).reference() is None

@@ -1,5 +1,11 @@
+import io
 import subprocess
 import sys
+
+import pytest
+
+from camfx import parse_chain
+from camfx.text import chain_label, plural
 
 
 def camfx(*args, cwd=None):
@@ -44,12 +50,85 @@ def test_bench_prints_camfx_opencv_and_their_ratio_as_json():
 
 
 def test_bench_table_names_the_memory_floor():
-    result = camfx("bench", "--size", "720p", "--repeat", "5", "--filters", "sharpen", "--chain", "", "--no-tune")
+    result = camfx("bench", "--size", "720p", "--repeat", "5", "--filters", f"sharpen,kernel(matrix={[[1] * 7] * 7})",
+                   "--chain", "", "--no-tune")
     assert result.returncode == 0, result.stderr
     assert "| `sharpen()` |" in result.stdout and "memory floor: `np.copyto`" in result.stdout
+    assert "| `kernel(matrix=[[1.0, 1.0, 1.0, ...], ...] (7x7), scale=1.0, offset=0.0)` |" in result.stdout
 
 
 def test_warmup_compiles_the_chain_and_says_ready():
     result = camfx("warmup", "--filters", "emboss,edge")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "camfx: ready (emboss(),edge())"
+
+
+def test_version_is_the_packages():
+    import camfx as package
+    result = camfx("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"camfx {package.__version__}"
+    import tomllib
+    from pathlib import Path
+    with open(Path(__file__).resolve().parent.parent / "pyproject.toml", "rb") as f:
+        assert tomllib.load(f)["project"]["version"] == package.__version__
+
+
+def test_python_dash_m_camfx_is_the_camfx_command():
+    result = subprocess.run([sys.executable, "-m", "camfx", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("filters", "live", "process", "bench", "config", "warmup"):
+        assert command in result.stdout
+
+
+def test_a_demo_size_that_cannot_fit_in_memory_is_one_line():
+    result = camfx("live", "--source", "demo", "--width", "100000", "--height", "100000", "--headless", "--frames", "1")
+    assert result.returncode == 2
+    assert result.stderr.startswith("camfx: error: demo scene 100000x100000: needs about 2533 GiB")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: blur, box, "),
+    ("embos,edge", r"unknown filter 'embos' \(did you mean 'emboss'\?\)"),
+    ("blur(ksze=3)", r"blur has no parameter 'ksze' \(did you mean 'ksize'\?\); its parameters: ksize, sigma"),
+    ("zebra", r"unknown filter 'zebra'; available"),  # nothing close: no guess
+])
+def test_a_near_miss_gets_a_suggestion(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_chain(spec)
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    from camfx.files.progress import Progress
+    from camfx.live.stats import LiveStats
+    stats = LiveStats(clock=iter([0.0, 0.5, 1.0, 1.0]).__next__)
+    stats.record(0.01, 0.02)
+    assert stats.summary(0).startswith("1 frame shown, 0 dropped")
+    progress = Progress("x", stream=io.StringIO(), tty=False, total=1)
+    progress.count = 1
+    assert progress._done() == "1/1 frame (100%)"
+    assert plural(0, "frame") == "0 frames" and plural(2, "file") == "2 files"
+
+
+def test_long_kernel_matrices_are_shortened_in_banners_and_tables():
+    long = parse_chain("kernel(matrix=[[1] * 9] * 9, scale=0.5)".replace("[[1] * 9] * 9", str([[1] * 9] * 9)))
+    assert chain_label(long) == "kernel(matrix=[[1.0, 1.0, 1.0, ...], ...] (9x9), scale=0.5, offset=0.0)"
+    short = parse_chain("kernel(matrix=[[1, 2, 1], [0, 0, 0], [-1, -2, -1]]),blur")
+    assert chain_label(short) == repr(short)  # short values are left whole
+    assert repr(long).count("1.0") == 81  # the exact form stays for keys
+
+
+def test_filters_listing_has_no_restructuredtext_markup():
+    result = camfx("filters")
+    assert result.returncode == 0
+    assert "cv2.GaussianBlur(frame, (ksize, ksize), sigma)" in result.stdout
+    assert "``" not in result.stdout and ":func:" not in result.stdout
+
+
+def test_a_reader_that_goes_away_is_not_an_error():
+    """`camfx filters | head -1`: the pipe closes before camfx is done writing."""
+    child = subprocess.Popen([sys.executable, "-m", "camfx", "filters"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()
+    with child.stderr:
+        error = child.stderr.read().decode()
+    assert child.wait() == 141 and error == ""

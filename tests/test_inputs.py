@@ -17,7 +17,7 @@ from camfx.engine.chain import parse_chain
 from camfx.files.picture import display_matrix, FrameInfo
 from camfx.live.demo import DemoScene
 from camfx.live.sources import VideoFile
-from test_process import EMBOSS, SHARPEN, run, to_bgr
+from test_process import run, to_bgr
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 TB = Fraction(1, 30)
@@ -128,8 +128,9 @@ def test_filters_see_the_picture_upright_and_live_shows_what_process_writes(tmp_
         return np.array([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_BGR2GRAY) for f in frames])
 
     output = luma(ffmpeg_frames(target, (48, 64)))
-    expected = luma(cv2.filter2D(frame, -1, EMBOSS) for frame in upright)
-    wrong = luma(np.rot90(cv2.filter2D(np.ascontiguousarray(np.rot90(frame, -1)), -1, EMBOSS)) for frame in upright)
+    emboss = parse_chain("emboss").reference()  # OpenCV's filter2D with emboss's matrix
+    expected = luma(emboss(frame) for frame in upright)
+    wrong = luma(np.rot90(emboss(np.ascontiguousarray(np.rot90(frame, -1)))) for frame in upright)
     assert mean_difference(output, expected) < 2.0 and mean_difference(output, wrong) > 10.0, (
         mean_difference(output, expected), mean_difference(output, wrong))
     with VideoFile(source) as live:

@@ -108,6 +108,25 @@ def test_bad_arguments_name_the_problem(sample_frames, call, message):
         call(sample_frames["bgr"][0])
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: to_gray(np.zeros((4, 4), np.uint8)), r"frame must be a non-empty BGR \(H, W, 3\) array, got shape \(4, 4\)"),
+    (lambda: to_gray(np.zeros((4, 4, 4), np.uint8)), r"BGR \(H, W, 3\) array, got shape \(4, 4, 4\)"),
+    (lambda: to_gray(np.zeros((4, 4, 3), np.float32)), "frame dtype must be uint8, got float32"),
+    (lambda: sobel_magnitude(np.zeros((4, 4, 3), np.uint8)), r"gray must be a non-empty \(H, W\) array"),
+    (lambda: sobel_magnitude(np.zeros((4, 4), np.uint8), 0), "channels must be a positive integer"),
+    (lambda: sobel_magnitude(np.zeros((0, 4), np.uint8)), "got shape"),
+    (lambda: separable_filter(np.zeros((4, 4), np.int16), [1], [1]), "frame dtype must be uint8"),
+    (lambda: separable_filter(np.zeros((4,), np.uint8), [1], [1]), r"\(H, W\) or \(H, W, C\)"),
+    (lambda: separable_filter(np.zeros((4, 4), np.uint8), [[1]], [1]), "column must be a non-empty 1-D array"),
+    (lambda: separable_filter(np.zeros((4, 4), np.uint8), [1], [np.inf]), "row must be a non-empty 1-D array"),
+    (lambda: separable_filter(np.zeros((4, 4), np.uint8), [1], [1], fraction_bits=-1), "fraction_bits must be"),
+])
+def test_public_kernel_helpers_check_their_inputs(call, message):
+    """The compiled kernels trust shapes: a gray frame given to to_gray used to read past it."""
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
 def test_separable_filter_equals_the_outer_product_kernel(sample_frames):
     column, row = np.array([1, 2, 1]) / 4, np.array([1, 4, 6, 4, 1]) / 16
     for frame in all_frames(sample_frames):

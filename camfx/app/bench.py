@@ -15,6 +15,7 @@ import numba
 import numpy as np
 
 from ..engine.chain import Chain, parse_chain
+from ..text import filter_label
 from .common import add_config_option, build_registry, load_config
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
@@ -23,50 +24,6 @@ DEFAULT_FILTERS = ("blur,box,emboss,sharpen,edge,"
                    "kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]],scale=0.5,offset=128)")
 DEFAULT_CHAIN = "blur,emboss,edge"
 BATCH = 5
-
-
-def opencv_edge(frame):
-    """The edge filter done with OpenCV: gray, float Sobel x and y, magnitude, rounded to uint8."""
-    import cv2  # only for this command: camfx process never loads OpenCV
-    gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    magnitude = cv2.convertScaleAbs(cv2.magnitude(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3),
-                                                  cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)))
-    return magnitude if frame.ndim == 2 else cv2.merge([magnitude] * 3)
-
-
-def opencv_reference(f):
-    """``ref(frame, dst=None)`` computing filter ``f``'s result with OpenCV, or None when OpenCV
-    has no counterpart (third-party filters)."""
-    import cv2  # only for this command: camfx process never loads OpenCV
-    from camfx_filters.emboss import EMBOSS
-    from camfx_filters.sharpen import SHARPEN
-    name = f.name
-    if name == "blur":
-        return lambda frame, dst=None: cv2.GaussianBlur(frame, (f.ksize, f.ksize), f.sigma, dst=dst)
-    if name == "box":
-        return lambda frame, dst=None: cv2.blur(frame, (f.ksize, f.ksize), dst=dst)
-    if name in ("emboss", "sharpen"):
-        kernel = EMBOSS if name == "emboss" else SHARPEN
-        return lambda frame, dst=None: cv2.filter2D(frame, -1, kernel, dst=dst)
-    if name == "kernel":
-        kernel = np.asarray(f.matrix, np.float32) * np.float32(f.scale)
-        return lambda frame, dst=None: cv2.filter2D(frame, -1, kernel, dst=dst, delta=f.offset)
-    if name == "edge":
-        return lambda frame, dst=None: opencv_edge(frame)
-    return None
-
-
-def opencv_chain(chain):
-    """The chain done step by step with OpenCV, or None if a step has no OpenCV counterpart."""
-    references = [opencv_reference(f) for f in chain]
-    if any(r is None for r in references):
-        return None
-
-    def run(frame, dst=None):
-        for reference in references:
-            frame = reference(frame)
-        return frame
-    return run
 
 
 def _percentile(values, q):
@@ -120,7 +77,7 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
     frames = [scene.frame(i * 7) for i in range(4)]
     copy = compare(lambda f, o: np.copyto(o, f), None, frames, repeat)
     rows = []
-    steps = [(repr(f), Chain([f])) for f in parse_chain(filters, registry)]
+    steps = [(filter_label(f), Chain([f])) for f in parse_chain(filters, registry)]
     if chain:
         whole = parse_chain(chain, registry)
         steps.append((f"chain {chain}", whole))
@@ -129,8 +86,7 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
             progress(label)
         if tune:
             c.tune(frames[0])
-        reference = opencv_reference(c.filters[0]) if len(c) == 1 and not label.startswith("chain ") \
-            else opencv_chain(c)
+        reference = c.reference()  # what each filter states as its OpenCV counterpart
         row = compare(lambda f, o: c(f, out=o), reference, frames, repeat)
         row.update(name=label, chain=label.startswith("chain "),
                    variants=[f.variant for f in c], threads=[t or numba.get_num_threads() for t in c.threads])

@@ -5,14 +5,16 @@ import os
 import sys
 
 from ..errors import CamfxError
-from . import bench, filters, live, process
+from . import bench, cameras, config_cmd, filters, live, outputs, process, serve
 
 # Each module has add_parser(subparsers), which sets ``run`` to the function the command calls.
-COMMANDS = (filters, live, process, bench)
+COMMANDS = (filters, live, outputs, process, serve, bench, cameras, config_cmd)
 
 
 def make_parser():
+    from .. import __version__
     parser = argparse.ArgumentParser(prog="camfx", description="Real-time webcam filters.")
+    parser.add_argument("--version", action="version", version=f"camfx {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(commands)
@@ -41,7 +43,14 @@ def main(argv=None):
     args = make_parser().parse_args(argv)
     configure_process()
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        return _reader_went_away()
+    except MemoryError as error:
+        print(f"camfx: error: out of memory{f' ({error})' if str(error) else ''}", file=sys.stderr)
+        return 2
     except (CamfxError, ValueError, OSError) as error:
         if os.environ.get("CAMFX_DEBUG"):
             raise
@@ -49,6 +58,16 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away():
+    """``camfx filters | head``: the reader closed the pipe, which is no error of ours. Stdout
+    goes to /dev/null so that the interpreter's final flush does not complain again (the recipe
+    in Python's ``signal`` documentation); the exit status is the one of a process killed by
+    SIGPIPE, as other command-line tools give."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ __all__ = ["add_config_option", "build_chain", "build_registry", "load_config", 
 
 
 def add_config_option(parser):
-    parser.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="the project's config file (default: $CAMFX_CONFIG, else ./config.toml if it is "
+                             "camfx's), read over the per-user one; `camfx config` shows which are read")
 
 
 def build_registry(config):
     """The registry of installed plugins plus the config's local plugins and named kernels."""
-    return Registry.discover(config["plugins"], config["kernels"], config.base_dir)
+    return Registry.discover(config["plugins"], config["kernels"], config.plugin_dirs)
 
 
 def build_chain(args, config, registry=None):

@@ -1,13 +1,29 @@
-"""Settings from config.toml: every key has a default here, and config.toml at the top of the
-project documents them all. Unknown keys and wrong types are errors naming the key and the file."""
+"""Settings from config files: every key has a default here, and config.toml at the top of the
+project documents them all. Unknown keys and wrong types are errors naming the key and the file.
+
+Where settings come from, each over the one before (command-line options come last, over all):
+
+1. the defaults below;
+2. the per-user file, ``$XDG_CONFIG_HOME/camfx/config.toml`` on Linux (see
+   :func:`camfx.paths.user_config_path` for macOS and Windows), if it exists;
+3. the project's file: ``--config PATH`` if given, else ``$CAMFX_CONFIG`` if set (both must
+   exist), else ``./config.toml`` if it exists and is camfx's: a file with none of camfx's sections
+   belongs to another tool and is passed over with one note.
+"""
+import json
+import os
+import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..engine.filter import kernel_matrix
+from ..paths import user_config_path
+from ..text import did_you_mean
 
 DEFAULT_PATH = Path("config.toml")
+ENV_VAR = "CAMFX_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ SCHEMA = {
         "headless": Setting(False, (bool,)),
         "hud": Setting(True, (bool,)),
         "mirror": Setting(False, (bool,)),
+        "outputs": Setting([], (list,)),
         "output_dir": Setting(".", (str,)),
         "stall_timeout": _number(1.0),
         "reconnect_timeout": _number(10.0),
@@ -41,6 +58,15 @@ SCHEMA = {
     },
     "chain": {
         "filters": Setting("blur(ksize=5),edge", (str, list)),
+    },
+    "serve": {
+        "host": Setting("127.0.0.1", (str,)),
+        "port": Setting(8080, (int,)),
+        "token": Setting("", (str,)),
+        "allowed_hosts": Setting([], (list,)),
+        "max_viewers": Setting(8, (int,)),
+        "jpeg_quality": Setting(80, (int,)),
+        "write_timeout": _number(10.0),
     },
 }
 # Sections whose keys are names the user chooses.
@@ -51,17 +77,33 @@ _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a l
 
 @dataclass
 class Config:
-    """Merged settings: ``config["capture"]["width"]``; ``path`` is the file read, if any."""
+    """Merged settings: ``config["capture"]["width"]``.
+
+    ``lookup`` lists every place looked at, in order, as ``(role, path, status)``: role
+    ``"per-user"`` or ``"project"``, status ``"read"``, ``"absent"`` or why the file was not
+    read; ``files`` the files read. ``plugin_dirs`` maps each local plugin to the folder of the
+    file that named it, which its relative ``.py`` path is relative to.
+    """
 
     sections: dict
-    path: Path | None = None
+    lookup: list = field(default_factory=list)
+    plugin_dirs: dict = field(default_factory=dict)
+
+    @property
+    def files(self):
+        return [path for _, path, status in self.lookup if status.startswith("read")]
 
     def __getitem__(self, section):
         return self.sections[section]
 
     @property
+    def path(self):
+        """The last file read (the project's, when there is one), or None."""
+        return self.files[-1] if self.files else None
+
+    @property
     def base_dir(self):
-        """Folder that relative paths in the file are resolved against."""
+        """Folder of the last file read."""
         return self.path.parent if self.path else Path(".")
 
 
@@ -71,31 +113,71 @@ def defaults():
     return sections
 
 
-def load_config(path=None):
-    """Read ``path`` (default: ./config.toml if it exists) over the defaults.
+def load_config(path=None, *, environ=None, note=None):
+    """The defaults, then the per-user file, then the project's file (module docstring).
 
-    A ``path`` given explicitly must exist.
+    ``path`` is ``--config``; ``environ`` defaults to ``os.environ``; ``note`` (default: a line
+    on stderr) is told about a ``./config.toml`` that is passed over. Raises ConfigError naming
+    the file and key for anything wrong in a file that is read.
     """
-    if path is None:
-        if not DEFAULT_PATH.is_file():
-            return Config(defaults())
-        path = DEFAULT_PATH
-    path = Path(path)
+    environ = os.environ if environ is None else environ
+    config = Config(defaults())
+    user = user_config_path()
+    if user.is_file():
+        _read_into(config, "per-user", user)
+    else:
+        config.lookup.append(("per-user", user, "absent"))
+    if path is not None or environ.get(ENV_VAR):
+        explicit = Path(path if path is not None else environ[ENV_VAR])
+        if not explicit.is_file():
+            how = "" if path is not None else f" (named by ${ENV_VAR})"
+            raise ConfigError(f"{explicit}: config file not found{how}")
+        _read_into(config, "project", explicit, how=" (--config)" if path is not None else f" (${ENV_VAR})")
+    elif DEFAULT_PATH.is_file():
+        data = _load(DEFAULT_PATH)
+        if any(section in config.sections for section in data):
+            _read_into(config, "project", DEFAULT_PATH, data)
+        else:
+            reason = f"no camfx section ({', '.join(f'[{name}]' for name in config.sections)})"
+            config.lookup.append(("project", DEFAULT_PATH, f"not read: {reason}"))
+            (note or _note)(f"{DEFAULT_PATH} has {reason}: another tool's, not read")
+    else:
+        config.lookup.append(("project", DEFAULT_PATH, "absent"))
+    return config
+
+
+def _note(message):
+    print(f"camfx: note: {message}", file=sys.stderr, flush=True)
+
+
+def _load(path):
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read config: {error}") from None
-    return Config(_merge(data, path), path)
 
 
-def _merge(data, path):
-    sections = defaults()
+def _read_into(config, role, path, data=None, how=""):
+    """Check ``path``'s settings and put them over ``config``'s."""
+    data = _load(path) if data is None else data
+    checked = _check(data, path)
+    for section, values in checked.items():
+        if section == "plugins":
+            config.plugin_dirs.update(dict.fromkeys(values, path.resolve().parent))
+        config.sections[section].update(values)
+    config.lookup.append((role, path, "read" + how))
+
+
+def _check(data, path):
+    """``data`` read from ``path``, every section and key checked against the schema."""
+    known = list(SCHEMA) + list(FREE_SECTIONS)
     for section, values in data.items():
-        if section not in sections:
-            raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(sections)}")
+        if section not in known:
+            raise ConfigError(f"{path}: unknown section [{section}]{did_you_mean(section, known)}; "
+                              f"known: {', '.join(known)}")
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: {section} must be a table [{section}]")
         for key, value in values.items():
@@ -103,13 +185,13 @@ def _merge(data, path):
             if section == "plugins":
                 _check_type(path, where, value, (str,))
             elif section == "kernels":
-                value = _check_kernel(path, where, value)
+                _check_kernel(path, where, value)
             elif key not in SCHEMA[section]:
-                raise ConfigError(f"{path}: unknown key {where!r}; known: {', '.join(SCHEMA[section])}")
+                raise ConfigError(f"{path}: unknown key {where!r}{did_you_mean(key, SCHEMA[section])}; "
+                                  f"known: {', '.join(SCHEMA[section])}")
             else:
                 _check_type(path, where, value, SCHEMA[section][key].types)
-            sections[section][key] = value
-    return sections
+    return data
 
 
 def _check_type(path, where, value, types):
@@ -122,7 +204,8 @@ def _check_kernel(path, where, table):
     _check_type(path, where, table, (dict,))
     for key, value in table.items():
         if key not in KERNEL_KEYS:
-            raise ConfigError(f"{path}: unknown key '{where}.{key}'; known: {', '.join(KERNEL_KEYS)}")
+            raise ConfigError(f"{path}: unknown key '{where}.{key}'{did_you_mean(key, KERNEL_KEYS)}; "
+                              f"known: {', '.join(KERNEL_KEYS)}")
         _check_type(path, f"{where}.{key}", value, KERNEL_KEYS[key])
     if "matrix" not in table:
         raise ConfigError(f"{path}: {where} needs a matrix")
@@ -133,3 +216,36 @@ def _check_kernel(path, where, table):
     if not where.split(".", 1)[1].isidentifier():
         raise ConfigError(f"{path}: kernel name in {where!r} must be a Python identifier")
     return table
+
+
+def to_toml(sections):
+    """``sections`` as TOML text that reads back (``tomllib.loads``) to the same values: one
+    table per section, values inline (strings, numbers, booleans, lists, tables)."""
+    lines = []
+    for section, values in sections.items():
+        tables = {k: v for k, v in values.items() if section == "kernels"}
+        lines.append(f"[{section}]")
+        lines += [f"{_key(k)} = {_value(v)}" for k, v in values.items() if k not in tables]
+        for name, table in tables.items():
+            lines.append(f"\n[{section}.{_key(name)}]")
+            lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _key(key):
+    return key if key.replace("_", "a").replace("-", "a").isalnum() and key.isascii() else json.dumps(key)
+
+
+def _value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON's escapes are TOML basic-string escapes
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {value!r} as TOML")

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import CamfxError
+from ..text import chain_label, plain_text
 from .common import add_config_option, build_chain, build_registry, load_config
 
 
@@ -27,7 +28,7 @@ def cmd_filters(args):
             print(f"{name:<12} FAILED: {error}")
             continue
         params = ", ".join(_describe(p) for p in cls.parameters()) or "no parameters"
-        summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+        summary = plain_text(" ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
         print(f"{name:<12} {params}")
         print(f"{'':<12} {summary}")
         print(f"{'':<12} from {registry.origin(name)}")
@@ -52,5 +53,5 @@ def cmd_warmup(args):
             if variant is not None:
                 f.use(variant)
             f(frame)
-    print(f"camfx: ready ({chain!r})")
+    print(f"camfx: ready ({chain_label(chain)})")
     return 0

@@ -2,10 +2,12 @@
 import contextlib
 import signal
 import threading
+import time
 
 import numpy as np
 
 from ..errors import CamfxError
+from ..text import chain_label
 from .common import add_config_option, build_chain, build_registry, load_config, override
 
 
@@ -27,7 +29,12 @@ def add_parser(commands):
     live.add_argument("--loop", action="store_true", default=None, help="restart a file source at its end")
     live.add_argument("--record", metavar="PATH",
                       help="record the filtered frames to PATH: H.264 in .mp4 (or .m4v, .mov, .mkv)")
-    live.add_argument("--overwrite", action="store_true", help="let --record replace an existing file")
+    live.add_argument("--output", action="append", metavar="SPEC", dest="outputs",
+                      help="also send the filtered frames to SPEC: record:PATH, vcam (a virtual camera for video "
+                           "calls), vcam:/dev/videoN, y4m:PATH (a file or named pipe), window (the default unless "
+                           "--headless); repeatable. 'camfx outputs' lists what works here")
+    live.add_argument("--overwrite", action="store_true",
+                      help="let --record and record:/y4m: outputs replace an existing file")
     live.add_argument("--mirror", action="store_true", default=None,
                       help="flip the preview window left to right (a self-view); never the other outputs")
     live.add_argument("--strict", action="store_true", default=None,
@@ -36,28 +43,61 @@ def add_parser(commands):
 
 
 def cmd_live(args):
-    from ..live.capture import Capture
     from ..live.governor import Governor
-    from ..live.loop import LiveLoop, note, tune_chain
-    from ..outputs.recorder import check_record_path
-    from ..outputs.window import KEYS_HELP, Window, WindowSink, check_display
+    from ..live.loop import LiveLoop, note
+    from ..outputs.window import KEYS_HELP, Window, WindowSink
 
     config = load_config(args.config)
     capture_settings = override(config["capture"], args, ("source", "width", "height", "fps", "fourcc", "loop"))
     live = override(config["live"], args, ("headless", "strict", "mirror"))
-    _check_live_settings(capture_settings, live, args)
+    check_live_settings(capture_settings, live, args)
     # Everything that can be refused is refused before the camera opens and the chain is tuned.
-    if not live["headless"]:
-        check_display()
-    inputs = _file_inputs(capture_settings["source"])
-    if args.record:
-        check_record_path(args.record, args.overwrite, inputs)
+    specs = output_specs(args, live)
+    inputs = file_inputs(capture_settings["source"])
+    check_outputs(specs, args.overwrite, inputs)
+    record = next((spec.target for spec in specs if spec.kind == "record"), None)
+    headless = not any(spec.kind == "window" for spec in specs)
     registry = build_registry(config)
     chain = build_chain(args, config, registry)
 
+    capture = open_capture(capture_settings, live, chain)
+    try:
+        source = capture.source
+        governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+        with contextlib.ExitStack() as opened:  # the sinks opened so far are closed if a later one fails
+            sinks = [opened.enter_context(open_sink(spec, source.size, capture.fps, args.overwrite))
+                     for spec in specs if spec.kind in ("vcam", "y4m")]
+            loop = LiveLoop(capture, chain, frames=args.frames, record=record, overwrite=args.overwrite,
+                            inputs=inputs, output_dir=live["output_dir"], governor=governor,
+                            registry=registry)
+            opened.pop_all()  # from here on the loop closes them
+        for sink in sinks:
+            loop.add_output(sink)
+            note(f"sending to {sink.name}" + (f" ({sink.format})" if hasattr(sink, "format") else ""))
+        if not headless:
+            # The window belongs to this (the main) thread; the loop runs on its own.
+            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
+            loop.add_output(sink, start=False)
+        note(f"{source.name} -> {chain_label(chain)}" + ("" if headless else f"; {KEYS_HELP}"))
+        with signals_end(loop):
+            summary = loop.run()
+        print(summary, flush=True)
+    finally:
+        capture.close()
+    return 0
+
+
+def open_capture(capture_settings, live, chain):
+    """The capture of the configured source, opened (what the camera gave and did not honour
+    said on stderr), with ``chain`` tuned and warmed for its frame size. Not started; the caller
+    closes it. Raises CamfxError for a source that cannot be opened."""
+    from ..live.capture import Capture
+    from ..live.loop import note, tune_chain
+
     options = {k: capture_settings[k] for k in ("width", "height", "fps", "fourcc")}
     capture = Capture(_source_opener(capture_settings["source"], options, note), loop=capture_settings["loop"],
-                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"])
+                      stall_after=live["stall_timeout"], give_up_after=live["reconnect_timeout"],
+                      report=lambda line: note(f"{time.strftime('%H:%M:%S')} {line}"))  # the outage log
     try:
         source = capture.open()
         if hasattr(source, "report"):
@@ -70,25 +110,14 @@ def cmd_live(args):
         blank = np.zeros((source.size[1], source.size[0], 3), np.uint8)
         tune_chain(chain, blank)
         chain.warm(blank)
-        governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
-        loop = LiveLoop(capture, chain, frames=args.frames, record=args.record, overwrite=args.overwrite,
-                        inputs=inputs, output_dir=live["output_dir"], governor=governor,
-                        registry=registry)
-        if not live["headless"]:
-            # The window belongs to this (the main) thread; the loop runs on its own.
-            sink = WindowSink(Window(), loop.commands, loop.status, hud=live["hud"], mirror=live["mirror"])
-            loop.add_output(sink, start=False)
-        note(f"{source.name} -> {chain!r}" + ("" if live["headless"] else f"; {KEYS_HELP}"))
-        with _signals_end(loop):
-            summary = loop.run()
-        print(summary, flush=True)
-    finally:
+    except BaseException:
         capture.close()
-    return 0
+        raise
+    return capture
 
 
 @contextlib.contextmanager
-def _signals_end(loop):
+def signals_end(loop):
     """SIGINT (Ctrl-C), SIGTERM and SIGHUP end the loop as q does: the recording is finished,
     the summary printed. A second one, while that takes its time, interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
@@ -111,7 +140,52 @@ def _signals_end(loop):
             signal.signal(signum, handler)
 
 
-def _file_inputs(spec):
+def output_specs(args, live):
+    """The outputs to run: ``--output`` specs (else the config's ``live.outputs``), ``--record``,
+    and the window unless headless."""
+    from ..outputs.specs import OutputSpec, parse_outputs
+    texts = list(args.outputs if args.outputs is not None else live["outputs"])
+    if args.record:
+        texts.append(f"record:{args.record}")
+    specs = parse_outputs(texts)
+    windows = [spec for spec in specs if spec.kind == "window"]
+    if live["headless"] and windows:
+        raise CamfxError("--headless shows no window, but the outputs name 'window'; drop one of the two")
+    if not live["headless"] and not windows:
+        specs.insert(0, OutputSpec("window"))
+    return specs
+
+
+def check_outputs(specs, overwrite, inputs):
+    """Refuse, in one line, an output that cannot work, before any camera is opened."""
+    from ..live.loop import note
+    from ..outputs.recorder import check_record_path
+    from ..outputs.vcam import check_virtual_camera
+    from ..outputs.window import check_display
+    from ..outputs.y4m import check_y4m_path
+    for spec in specs:
+        if spec.kind == "window":
+            check_display()
+        elif spec.kind == "record":
+            check_record_path(spec.target, overwrite, inputs)
+        elif spec.kind == "vcam":
+            note(f"virtual camera: {check_virtual_camera(spec.target)}")
+        elif spec.kind == "y4m":
+            path = check_y4m_path(spec.target, overwrite)
+            if any(path.exists() and path.samefile(source) for source in inputs):
+                raise CamfxError(f"{path}: is the source being played; not overwriting it")
+
+
+def open_sink(spec, size, fps, overwrite):
+    """The sink of a ``vcam`` or ``y4m`` spec, for frames of the source's ``size`` and ``fps``."""
+    if spec.kind == "vcam":
+        from ..outputs.vcam import VirtualCamera
+        return VirtualCamera(*size, fps, device=spec.target)
+    from ..outputs.y4m import Y4mWriter
+    return Y4mWriter(spec.target, *size, fps, overwrite=overwrite)
+
+
+def file_inputs(spec):
     """The source as a file that a recording must never overwrite, if it is one."""
     from pathlib import Path
     from ..live.sources import parse_source
@@ -119,7 +193,7 @@ def _file_inputs(spec):
     return [Path(spec)] if isinstance(spec, str) and Path(spec).is_file() else []
 
 
-def _check_live_settings(capture, live, args):
+def check_live_settings(capture, live, args):
     """Refuse values that would only fail later, naming the option."""
     for key in ("width", "height", "fps"):
         if capture[key] <= 0:

@@ -2,10 +2,12 @@
 thread counts on a real frame, keep the fastest, and remember the choice on disk so the next
 start reuses it without timing anything.
 
-Choices live in ``autotune.json`` in the cache folder (``$CAMFX_CACHE_DIR``, else
-``$XDG_CACHE_HOME/camfx``, else ``~/.cache/camfx``), keyed by the chain, the frame shape, the
-thread count and the versions of camfx, numba and the machine's CPU count.
+Choices live in ``autotune.json`` in the cache folder (:func:`camfx.paths.cache_dir`), keyed by
+the chain, the frame shape, the thread count and the versions of camfx, numba and the machine's
+CPU count. When that folder cannot be written, the chain is timed on every start and nothing is
+remembered.
 """
+import contextlib
 import json
 import os
 import platform
@@ -16,7 +18,7 @@ import time
 import numba
 import numpy as np
 
-from ..paths import cache_dir
+from ..paths import writable_cache_dir
 from .chain import numba_threads
 from .filter import check_frame
 
@@ -48,7 +50,8 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
     clock : callable
         Returns seconds; injectable for tests.
     cache_path : path, optional
-        The JSON file of remembered choices (default: ``autotune.json`` in the cache folder).
+        The JSON file of remembered choices (default: ``autotune.json`` in the cache folder;
+        none when that folder cannot be written).
     retune : bool
         Time again even when a remembered choice exists.
     announce : callable, optional
@@ -63,7 +66,11 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
     """
     frame = check_frame(frame)
     threads = int(threads or numba.get_num_threads())
-    path = cache_path or cache_dir() / CACHE_NAME
+    if cache_path is None:
+        folder = writable_cache_dir(stream)
+        path = folder / CACHE_NAME if folder is not None else None
+    else:
+        path = cache_path
     key = choice_key(chain, frame.shape, threads)
     store = _read(path, stream)
     remembered = store.get(key)
@@ -75,9 +82,10 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
                  "(first run: compiles and times each variant, a few seconds)...")
     choice = _time_steps(chain, frame, threads, runs, clock)
     _apply(chain, choice["steps"])
-    store = _read(path, stream)  # another process may have written meanwhile
-    store[key] = choice
-    _write(path, store)
+    if path is not None:
+        store = _read(path, stream)  # another process may have written meanwhile
+        store[key] = choice
+        _write(path, store, stream)
     return {**choice, "timed": True}
 
 
@@ -147,6 +155,8 @@ def _apply(chain, steps):
 
 
 def _read(path, stream):
+    if path is None:
+        return {}
     try:
         with open(path, encoding="utf-8") as file:
             store = json.load(file)
@@ -161,11 +171,18 @@ def _read(path, stream):
     return store
 
 
-def _write(path, store):
-    """Write atomically, so a crash or a concurrent reader never sees half a file."""
+def _write(path, store, stream):
+    """Write atomically, so a crash or a concurrent reader never sees half a file. A failure
+    (a full disk) costs only the memory of this choice: it is said, not raised."""
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as file:
-        json.dump(store, file, indent=1, sort_keys=True)
-    os.replace(temporary, path)
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump(store, file, indent=1, sort_keys=True)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        print(f"camfx: warning: could not remember the tuning in {path} ({error.strerror or error})",
+              file=stream or sys.stderr, flush=True)

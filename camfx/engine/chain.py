@@ -8,7 +8,9 @@ import time
 import numba
 import numpy as np
 
-from .filter import accepts_out, apply_into, check_frame, check_result
+from ..errors import CamfxError, PluginError
+from .filter import apply_into, check_frame, check_result
+from .registry import origin_of
 from ..kernels.scratch import scratch
 
 
@@ -80,7 +82,6 @@ class Chain:
         self.filters = list(filters)
         self.enabled = [True] * len(self.filters)
         self.threads = [None] * len(self.filters)
-        self._takes_out = [accepts_out(f) for f in self.filters]
         self._local = threading.local()
         self._checked_shapes = set()
 
@@ -107,10 +108,16 @@ class Chain:
         return frame
 
     def _step(self, i, f, frame, target):
-        with numba_threads(self.threads[i]):
-            if target is None:
-                return check_result(f, frame, f.apply(frame))
-            return f.apply(frame, out=target) if self._takes_out[i] else apply_into(f, frame, target)
+        try:
+            with numba_threads(self.threads[i]):
+                if target is None:
+                    return check_result(f, frame, f.apply(frame))
+                return apply_into(f, frame, target)
+        except CamfxError:
+            raise
+        except Exception as error:  # a plugin's bug: one line naming it, not a traceback
+            raise PluginError(f"filter {f.name!r} from {origin_of(f)} failed on a {frame.shape} frame: "
+                              f"{type(error).__name__}: {error}") from error
 
     def _buffer(self, i, frame):
         return scratch(i, frame.shape, np.dtype(np.uint8), store=self._local)
@@ -133,6 +140,19 @@ class Chain:
         (timed now, or reused from the on-disk cache); see :func:`camfx.engine.autotune.autotune`."""
         from .autotune import autotune
         return autotune(self, frame, **options)
+
+    def reference(self):
+        """The chain done with its filters' own references (:meth:`Filter.reference`), step by
+        step, as ``ref(frame) -> frame``; None when a filter that is on states none."""
+        references = [f.reference() for f, on in zip(self.filters, self.enabled) if on]
+        if any(r is None for r in references):
+            return None
+
+        def run(frame, dst=None):
+            for reference in references:
+                frame = reference(frame)
+            return frame
+        return run
 
     def __len__(self):
         return len(self.filters)

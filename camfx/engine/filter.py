@@ -2,6 +2,7 @@
 ``apply`` that does the per-frame work."""
 import functools
 import inspect
+import math
 
 import numpy as np
 
@@ -26,12 +27,18 @@ class Filter:
     ``apply`` may run in two threads at once (keep scratch memory per call or per thread). It
     lets ``camfx process`` encode a long video as two halves at once; a chain with any filter
     that remembers earlier frames (the default, as the safe guess) is run in one pass.
+
+    :meth:`reference` names an independent implementation of the same picture (OpenCV's, for
+    the built-ins), within ``reference_tolerance`` levels per pixel: the one statement of what
+    the filter computes, which :func:`camfx.testing.check_filter` checks and ``camfx bench``
+    times against.
     """
 
     name = ""
     variants = ()
     variant = None
     stateless = False
+    reference_tolerance = 1
 
     def __call__(self, frame, *, out=None):
         frame = check_frame(frame)
@@ -39,6 +46,12 @@ class Filter:
 
     def apply(self, frame):
         raise NotImplementedError
+
+    def reference(self):
+        """An independent implementation of this filter, ``ref(frame, dst=None) -> frame``, or
+        None when there is none. ``frame`` is a C-contiguous uint8 gray or BGR frame; ``dst``, when
+        given, is an array of the frame's shape the reference may write into (for timing)."""
+        return None
 
     def compiled(self):
         """The numba functions ``apply`` will call with the current variant (so a chain can say
@@ -77,10 +90,15 @@ def _apply_takes_out(cls):
 
 
 def apply_into(filter_, frame, out):
-    """``filter_.apply(frame)`` written into ``out``, without a copy when the filter supports it."""
+    """``filter_.apply(frame)`` written into ``out``, without a copy when the filter supports it
+    (and returns ``out``); raises CamfxError if the filter changed the frame's shape or dtype."""
     if accepts_out(filter_):
-        return filter_.apply(frame, out=out)
-    np.copyto(out, check_result(filter_, frame, filter_.apply(frame)))
+        result = filter_.apply(frame, out=out)
+        if result is out:
+            return out
+    else:
+        result = filter_.apply(frame)
+    np.copyto(out, check_result(filter_, frame, result))
     return out
 
 
@@ -107,11 +125,58 @@ def check_frame(frame):
     return frame
 
 
-def odd_ksize(value, name="ksize"):
-    """Return ``value`` if it is an odd positive integer, else raise a ValueError naming it."""
+# The largest window a ksize may name: larger ones would take minutes to compile and are no
+# longer a local filter (and OpenCV's own limits are of this order for several filters).
+MAX_KSIZE = 255
+
+
+def odd_ksize(value, name="ksize", maximum=MAX_KSIZE):
+    """Return ``value`` if it is an odd integer from 1 to ``maximum``, else raise a ValueError
+    naming it."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value % 2 == 0:
         raise ValueError(f"{name} must be an odd positive integer, got {value!r}")
+    if value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return value
+
+
+def integer(value, name, low=None, high=None):
+    """Return ``value`` if it is an integer (not a bool) within ``[low, high]``, else raise a
+    ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(_in_range(value, name, low, high))
+
+
+def number(value, name, low=None, high=None):
+    """Return ``value`` as a float if it is a finite number (not a bool) within ``[low, high]``,
+    else raise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(_in_range(value, name, low, high))
+
+
+def _in_range(value, name, low, high):
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = (f"from {low} to {high}" if low is not None and high is not None
+                  else f"at least {low}" if low is not None else f"at most {high}")
+        raise ValueError(f"{name} must be {bounds}, got {value!r}")
+    return value
+
+
+def choice(value, name, options):
+    """Return ``value`` if it is one of ``options``, else raise a ValueError listing them."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def rgb_color(value, name):
+    """``[r, g, b]`` (numbers from 0 to 255) as a list of floats, else a ValueError naming it."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ValueError(f"{name} must be a colour [r, g, b] of numbers from 0 to 255, got {value!r}")
+    return [number(v, name, 0, 255) for v in value]
 
 
 def kernel_matrix(value, name="matrix"):

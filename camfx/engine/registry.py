@@ -6,14 +6,20 @@ import importlib.metadata
 import importlib.util
 import inspect
 import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..errors import PluginError
+from ..text import did_you_mean
 from .filter import Filter
 
 GROUP = "camfx.filters"
+
+# Where each loaded filter class came from, for messages about its instances (a chain naming a
+# plugin that failed mid-stream).
+_ORIGINS = weakref.WeakKeyDictionary()
 
 # How an annotation in a filter's signature constrains a value from a chain spec.
 _TYPES = {int: (int,), float: (int, float), bool: (bool,), str: (str,), list: (list,)}
@@ -38,15 +44,17 @@ class Registry:
     @classmethod
     def discover(cls, plugins=None, kernels=None, base_dir=None):
         """Entry points of the ``camfx.filters`` group, then config.toml's ``plugins`` (name ->
-        ``"module:Class"`` or ``"path/to/file.py:Class"``, paths relative to ``base_dir``) and
-        ``kernels`` (name -> ``{"matrix": ..., "scale": ..., "offset": ...}``). Later sources
-        override earlier ones of the same name."""
+        ``"module:Class"`` or ``"path/to/file.py:Class"``, paths relative to ``base_dir``, a
+        folder or a mapping of plugin name -> folder: the folder of the config file that named
+        it) and ``kernels`` (name -> ``{"matrix": ..., "scale": ..., "offset": ...}``). Later
+        sources override earlier ones of the same name."""
         found = [Plugin(ep.name, _entry_point_origin(ep), ep.load)
                  for ep in importlib.metadata.entry_points(group=GROUP)]
         registry = cls(found)
-        base_dir = Path(base_dir or ".")
+        folders = base_dir if isinstance(base_dir, dict) else {}
+        base_dir = Path(".") if isinstance(base_dir, dict) else Path(base_dir or ".")
         for name, target in (plugins or {}).items():
-            registry.add(Plugin(name, f"{target} (config plugins)", _target_loader(name, target, base_dir)))
+            registry.add(Plugin(name, f"{target} (config plugins)", _target_loader(name, target, Path(folders.get(name, base_dir)))))
         for name, spec in (kernels or {}).items():
             registry.add(Plugin(name, f"[kernels.{name}] (config)", _kernel_loader(registry, name, spec)))
         return registry
@@ -65,7 +73,8 @@ class Registry:
         """The filter class registered as ``name``; raises PluginError naming the plugin and its
         source if it fails to load, ValueError listing the available names if it is unknown."""
         if name not in self._plugins:
-            raise ValueError(f"unknown filter {name!r}; available: {', '.join(self.names())}")
+            raise ValueError(f"unknown filter {name!r}{did_you_mean(name, self.names())}; "
+                             f"available: {', '.join(self.names())}")
         if name not in self._loaded:
             plugin = self._plugins[name]
             try:
@@ -76,12 +85,13 @@ class Registry:
             if not (inspect.isclass(loaded) and issubclass(loaded, Filter)):
                 raise PluginError(f"plugin {name!r} from {plugin.origin} is not a camfx.Filter subclass")
             self._loaded[name] = loaded
+            _ORIGINS.setdefault(loaded, plugin.origin)
         return self._loaded[name]
 
     def create(self, name, params):
         """Construct filter ``name`` with ``params``, checked against its signature first."""
         cls = self.get(name)
-        _check_params(name, cls, params)
+        check_params(name, cls, params)
         try:
             return cls(**params)
         except ValueError as error:
@@ -91,12 +101,19 @@ class Registry:
                               f"{type(error).__name__}: {error}") from error
 
 
-def _check_params(name, cls, params):
+def origin_of(filter_):
+    """Where ``filter_``'s class came from: its plugin's origin (entry point and package, or the
+    config file) when a registry loaded it, else its module and class name."""
+    cls = type(filter_)
+    return _ORIGINS.get(cls) or f"{cls.__module__}:{cls.__qualname__}"
+
+
+def check_params(name, cls, params):
     accepted = {p.name: p for p in cls.parameters()}
     for key, value in params.items():
         if key not in accepted:
             allowed = ", ".join(accepted) or "none"
-            raise ValueError(f"{name} has no parameter {key!r}; its parameters: {allowed}")
+            raise ValueError(f"{name} has no parameter {key!r}{did_you_mean(key, accepted)}; its parameters: {allowed}")
         types = _TYPES.get(accepted[key].annotation)
         if types and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
             raise ValueError(f"{name}: {key} must be {accepted[key].annotation.__name__}, got {value!r}")

@@ -11,12 +11,12 @@ thread, its packets kept in a hidden file beside the output; when both halves ar
 first half's output takes them. The joined stream has one keyframe more, where the halves meet;
 every frame keeps its timestamp.
 """
-import contextlib
 import os
 import threading
 
 import numpy as np
 
+from . import parts
 from .pipeline import Pipeline
 from ..frame import Frame
 from .video import OutputVideo, number_frames
@@ -26,12 +26,13 @@ from .video import OutputVideo, number_frames
 MIN_FRAMES_PER_HALF = 300
 
 
-def prepare(chain, video, announce):
-    """Pick the chain's fastest variants for the video's frame size (timed once, then remembered)
-    and load their kernels, before either half starts."""
+def prepare(chain, video, announce, threads=None):
+    """Pick the chain's fastest variants for the video's frame size and a budget of ``threads``
+    numba threads (default: numba's thread count; timed once, then remembered) and load their
+    kernels, before either half starts."""
     if len(chain):
         blank = np.zeros((video.height, video.width, 3), np.uint8)
-        chain.tune(blank, announce=announce)
+        chain.tune(blank, threads=threads, announce=announce)
         chain.warm(blank)
 
 
@@ -78,9 +79,11 @@ class SecondHalf:
         """Start the second half of ``video`` (whose first half goes to the OutputVideo
         ``first``), or return None when splitting does not pay or would not be exact: a short
         video, one core, a filter that is not ``stateless`` (it may remember earlier frames),
-        or an encoder whose stream headers differ from the first half's, or deinterlacing."""
+        or an encoder whose stream headers differ from the first half's, or deinterlacing. One
+        core means fewer than two in ``settings.threads`` (a worker of several on one machine) or
+        in the machine."""
         frames = video.frame_count or 0
-        if frames < 2 * MIN_FRAMES_PER_HALF or (os.cpu_count() or 1) < 2:
+        if frames < 2 * MIN_FRAMES_PER_HALF or (settings.threads or os.cpu_count() or 1) < 2:
             return None
         if not all(f.stateless for f in chain):
             return None
@@ -100,7 +103,7 @@ class SecondHalf:
                 start = round(middle / video.time_base)
             temp = make_temp()
             out = OutputVideo(temp, second.format, format=first.format, codec=settings.codec, crf=settings.crf,
-                              preset=settings.preset, spool=True)
+                              preset=settings.preset, threads=settings.threads or 0, spool=True)
         except BaseException:
             _discard(second, out, temp)
             raise
@@ -163,5 +166,4 @@ def _discard(video, out, temp):
         out.close()
     video.close()
     if temp is not None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        parts.remove(temp)

@@ -1,25 +1,21 @@
 """``camfx process``: filter video files with a chain, keeping every frame, the timing and the audio.
 
-Each file goes decode -> filter -> encode in overlapping threads (a long one as two halves at
-once, see :mod:`camfx.files.encode`), into a temporary file beside the target that is renamed over it
-only when complete.
+:func:`process_file` is the one code path for a file, whether it runs in the ``camfx`` process
+or on a worker (batches of files: :mod:`camfx.files.batch`). Each file goes decode -> filter ->
+encode in overlapping threads (a long one as two halves at once, see :mod:`camfx.files.encode`),
+into a part file beside the target (:mod:`camfx.files.parts`) that is renamed over it only when
+complete.
 """
-import contextlib
 import ctypes
 import ctypes.util
 import os
 import re
-import secrets
-import signal
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
-
-from ..errors import CamfxError
+from ..errors import CamfxError, PluginError
+from . import parts
 from .encode import SecondHalf, encode, prepare
 from .picture import DEFAULT_BACKGROUND, parse_background
 from .progress import Progress
@@ -30,12 +26,18 @@ DEFAULT_EXTENSION = ".mp4"
 
 @dataclass(frozen=True)
 class Settings:
-    """How outputs are encoded and whether existing ones may be replaced."""
+    """How outputs are encoded and whether existing ones may be replaced.
+
+    ``threads``: the cores one file may use, for numba's kernels and the encoder (None: all of
+    them). Several files processed at once on one machine share its cores this way; below 2, a
+    long video is not split into two halves encoded at once.
+    """
 
     codec: str = "h264"
     crf: int = DEFAULT_CRF
     preset: str = DEFAULT_PRESET
     overwrite: bool = False
+    threads: int | None = None
     background: str = DEFAULT_BACKGROUND  # what transparent pixels become (a name or #rrggbb)
     deinterlace: bool = False
 
@@ -143,14 +145,15 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
         for note in video.notes:
             progress.write(f"camfx: {note}")
         progress.set_total(video.frame_count)
-        prepare(chain, video, announce=lambda line: progress.write(f"camfx: {line}"))
-        temp = _create_temp_beside(dst)
+        prepare(chain, video, announce=lambda line: progress.write(f"camfx: {line}"), threads=settings.threads)
+        parts.sweep(dst.parent, [dst.name])  # left by a run that was killed outright
+        temp = parts.create(dst)
         second = None
         try:
             with OutputVideo(temp, video.format, copy=video.others, samples=video.sample_packets,
                              format=output_format(dst), codec=settings.codec, crf=settings.crf, preset=settings.preset,
-                             warn=progress.warn) as out:
-                second = SecondHalf.begin(video, out, lambda: _create_temp_beside(dst), chain, settings, progress)
+                             threads=settings.threads or 0, warn=progress.warn) as out:
+                second = SecondHalf.begin(video, out, lambda: parts.create(dst), chain, settings, progress)
                 encode(video.items(progress.warn, until=second and second.start), chain, out, progress.update,
                        stop=second and second.failed)
                 if second is not None and (video.reached_until or second.failed.is_set()):
@@ -159,10 +162,9 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
                     second.close()
             _sync(temp)  # on disk before it takes the target's name
             check_target(src, dst, [src, *inputs], settings.overwrite)  # nothing appeared meanwhile
-            os.replace(temp, dst)
+            parts.commit(temp, dst)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
+            parts.remove(temp)
             raise
         finally:
             if second is not None:
@@ -178,81 +180,10 @@ def _sync(path):
         os.close(fd)
 
 
-def _create_temp_beside(path):
-    """Create a new, hidden, empty file in ``path``'s folder, with the usual permissions (umask),
-    and return its path; the extension stays, so the file is recognisable."""
-    for _ in range(100):
-        temp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.camfx-part{path.suffix}")
-        try:
-            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return temp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{path.parent}: cannot create a temporary file")
-
-
-@dataclass
-class Failure:
-    path: Path
-    reason: str
-
-
-def process_batch(inputs, output, chain, settings=Settings(), *, stream=None, tty=None):
-    """Process every input; a file that fails does not stop the others.
-
-    Returns the list of :class:`Failure`. Prints progress, per-file errors and, for several
-    inputs, a summary to ``stream`` (default stderr). KeyboardInterrupt (Ctrl-C, or SIGTERM
-    while this runs in the main thread) stops the batch after the current file is cleaned up.
-    """
-    stream = stream if stream is not None else sys.stderr
-    pairs = plan(inputs, output)
-    if pairs[0][1] != Path(output):  # into a folder, made if missing
-        Path(output).mkdir(parents=True, exist_ok=True)
-    failures = []
-    all_inputs = [src for src, _ in pairs]
-    with _sigterm_as_interrupt():
-        for src, dst in pairs:
-            start = time.monotonic()
-            try:
-                with Progress(str(src), stream=stream, tty=tty) as progress:
-                    frames = process_file(src, dst, chain, settings, progress=progress, inputs=all_inputs)
-            except (ValueError, OSError, av.FFmpegError) as error:  # CamfxError is a ValueError
-                failures.append(Failure(src, _message(error, src)))
-                print(f"camfx: error: {failures[-1].reason}", file=stream, flush=True)
-                continue
-            except KeyboardInterrupt:
-                print(f"camfx: interrupted: {dst} not written", file=stream, flush=True)
-                raise
-            print(f"camfx: wrote {dst} ({frames} frames in {time.monotonic() - start:.1f} s)", file=stream,
-                  flush=True)
-    if len(pairs) > 1:
-        done = len(pairs) - len(failures)
-        print(f"camfx: {done} of {len(pairs)} files processed" + (f", {len(failures)} failed:" if failures else ""),
-              file=stream, flush=True)
-        for failure in failures:
-            print(f"camfx:   {failure.reason}", file=stream, flush=True)
-    return failures
-
-
 def _message(error, src):
     """A one-line reason that names the file."""
+    if isinstance(error, PluginError):  # about the filter, not the file: say which file it was on
+        return f"{src}: {error}"
     if isinstance(error, CamfxError):
         return str(error)
     return f"{src}: {getattr(error, 'strerror', None) or error}"
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """Treat SIGTERM like Ctrl-C, so that a killed run also cleans up its temporary file."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import CamfxError
 from ..frame import Frame
+from ..text import plural
 from . import yuv
 from .picture import BT709, DEFAULT_BACKGROUND, FULL, FrameInfo, Picture, parse_background
 
@@ -278,7 +279,7 @@ class InputVideo:
             if index == 0 and start is None:
                 raise CamfxError(f"{self.path}: no video frame could be decoded ({_reason(error)})") from None
             after = f"after {where(index - 1, last_pts)}" if index else f"at t={self._time(start):.3f} s"
-            kept = f"the {index} frames" if start is None else "the frames"
+            kept = f"the {plural(index, 'frame')}" if start is None else "the frames"
             warn(f"{self.path}: decoding stopped {after}: {_reason(error)}; keeping {kept} before it")
             return
         if index == 0 and start is None:
@@ -288,7 +289,7 @@ class InputVideo:
         end = self.seconds(last_pts) + float(1 / self.rate)
         declared = self.declared_duration
         if declared is not None and self.start_time + declared - end > max(0.1, 2 / float(self.rate)):
-            kept = f"the {index} frames" if start is None else "the frames"
+            kept = f"the {plural(index, 'frame')}" if start is None else "the frames"
             warn(f"{self.path}: the video ends after {where(index - 1, last_pts)}, before the {declared:.3f} s the "
                  f"file declares: it looks truncated or damaged; keeping {kept} that decode")
 
@@ -498,12 +499,13 @@ class OutputVideo:
     MP4, MOV and MKV each write their own way. The frames are converted to yuv420p with the
     matrix and range of ``video``, which are written as tags with its primaries, transfer and
     sample aspect ratio. Frames of odd width or height are padded by repeating the last column
-    or row, because yuv420p needs even sizes (``padded`` says so). Raises CamfxError for an
+    or row, because yuv420p needs even sizes (``padded`` says so). ``threads`` is the encoder's
+    thread count (0: FFmpeg's automatic count, one per core and more). Raises CamfxError for an
     unknown codec or extension, ``av.FFmpegError``/``OSError`` when the file cannot be made.
     """
 
     def __init__(self, path, video, *, copy=(), format=None, codec="h264", crf=DEFAULT_CRF, preset=DEFAULT_PRESET,
-                 warn=None, spool=False, samples=None):
+                 threads=0, warn=None, spool=False, samples=None):
         self.path = Path(path)
         self.format = format = format or output_format(self.path)
         if codec not in CODECS:
@@ -537,10 +539,10 @@ class OutputVideo:
             self.stream.time_base = video.time_base
             context = self.stream.codec_context
             context.time_base = video.time_base
-            # FFmpeg's automatic thread count and both kinds of threading, as the ffmpeg command has
-            # them. PyAV's own default is slice threads only, which libx264 obeys by cutting every
-            # frame into slices: less efficient, and not the same encoding as ffmpeg's.
-            context.thread_count, context.thread_type = 0, "AUTO"
+            # FFmpeg's automatic thread count (threads=0) and both kinds of threading, as the ffmpeg
+            # command has them. PyAV's own default is slice threads only, which libx264 obeys by
+            # cutting every frame into slices: less efficient, and not the same encoding as ffmpeg's.
+            context.thread_count, context.thread_type = threads, "AUTO"
             context.options = {"crf": str(crf), "preset": preset, **ENCODER_OPTIONS.get(CODECS[codec], {})}
             if codec == "hevc" and format in ("mp4", "mov"):
                 self.stream.codec_tag = "hvc1"  # the tag Apple's players require for HEVC

@@ -8,7 +8,7 @@ import numpy as np
 from . import correlate, separable, sobel
 from .borders import BORDERS, border_code
 from .rows import row_blocks
-from .scratch import check_out, scratch
+from .scratch import check_image, check_out, scratch
 
 __all__ = ["BORDERS", "convolve2d", "separable_filter", "to_gray", "sobel_magnitude"]
 
@@ -118,7 +118,11 @@ def separable_filter(frame, column, row, *, border="reflect101", fraction_bits=N
     integers holding ``b`` fractional bits each (``round(w * 2**b)`` is done by the caller), the
     sums are exact in int32 and the result is rounded half up: OpenCV's bit-exact scheme.
     """
-    frame = np.ascontiguousarray(frame)
+    frame = np.ascontiguousarray(check_image(frame, "frame"))
+    column, row = _taps(column, "column"), _taps(row, "row")
+    if fraction_bits is not None and (isinstance(fraction_bits, bool) or not isinstance(fraction_bits, int)
+                                      or not 0 <= fraction_bits <= 15):
+        raise ValueError(f"fraction_bits must be None or an integer from 0 to 15, got {fraction_bits!r}")
     height, width = frame.shape[:2]
     channels = frame.shape[2] if frame.ndim == 3 else 1
     out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
@@ -139,8 +143,11 @@ def separable_filter(frame, column, row, *, border="reflect101", fraction_bits=N
 
 
 def to_gray(frame, *, out=None):
-    """BGR uint8 (H, W, 3) to gray (H, W), bit-exact with ``cv2.cvtColor(frame, COLOR_BGR2GRAY)``."""
-    frame = np.ascontiguousarray(frame)
+    """BGR uint8 (H, W, 3) to gray (H, W), bit-exact with ``cv2.cvtColor(frame, COLOR_BGR2GRAY)``.
+
+    Raises ValueError for anything but a non-empty uint8 (H, W, 3) array, or a bad ``out``.
+    """
+    frame = np.ascontiguousarray(check_image(frame, "frame", channels=3))
     height, width = frame.shape[:2]
     out = check_out(out, (height, width), np.dtype(np.uint8), frame)
     sobel.bgr_to_gray(frame.reshape(height, -1), row_blocks(height, numba.get_num_threads()), out)
@@ -149,11 +156,25 @@ def to_gray(frame, *, out=None):
 
 def sobel_magnitude(gray, channels=1, *, out=None):
     """Rounded, saturated 3x3 Sobel gradient magnitude of a gray uint8 image (reflect101 borders),
-    repeated over ``channels`` output channels."""
-    gray = np.ascontiguousarray(gray)
+    repeated over ``channels`` output channels.
+
+    Raises ValueError for anything but a non-empty uint8 (H, W) array, a ``channels`` that is not
+    a positive integer, or a bad ``out``.
+    """
+    gray = np.ascontiguousarray(check_image(gray, "gray", channels=1))
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
+        raise ValueError(f"channels must be a positive integer, got {channels!r}")
     height, width = gray.shape
     shape = (height, width) if channels == 1 else (height, width, channels)
     out = check_out(out, shape, np.dtype(np.uint8), gray)
     sobel.sobel_magnitude(gray, channels, row_blocks(height, numba.get_num_threads()),
                           out.reshape(height, -1))
     return out
+
+
+def _taps(taps, name):
+    """1-D non-empty array of finite numbers."""
+    taps = np.asarray(taps)
+    if taps.ndim != 1 or taps.size == 0 or not np.issubdtype(taps.dtype, np.number) or not np.all(np.isfinite(taps)):
+        raise ValueError(f"{name} must be a non-empty 1-D array of finite numbers, got {taps!r}")
+    return taps

@@ -1,5 +1,5 @@
 """Buffers: per-thread scratch arrays, so that a steady stream of frames allocates nothing, and
-the checks on arrays callers pass as ``out``."""
+the checks on the arrays callers pass in (images and ``out``)."""
 import threading
 
 import numpy as np
@@ -38,3 +38,19 @@ def check_out(out, shape, dtype, source):
     if np.may_share_memory(out, source):
         raise ValueError("out must not overlap the image (in-place filtering is not supported)")
     return out
+
+
+def check_image(image, name, channels=None):
+    """``image`` as an array, checked to be non-empty uint8 gray (H, W) or (H, W, C); with
+    ``channels`` 1, gray only; with 3, (H, W, 3) only. The compiled kernels trust these shapes
+    (a wrong one would read past the array), so every public entry checks them."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"{name} dtype must be uint8, got {image.dtype}")
+    shapes = {None: "(H, W) or (H, W, C)", 1: "(H, W)", 3: "BGR (H, W, 3)"}[channels]
+    fits = (image.ndim in (2, 3) if channels is None else
+            image.ndim == 2 if channels == 1 else image.ndim == 3 and image.shape[2] == channels)
+    if not fits or image.size == 0:
+        raise ValueError(f"{name} must be a non-empty {shapes} array, got shape {image.shape}")
+    return image
+

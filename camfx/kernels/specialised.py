@@ -8,11 +8,11 @@ import numpy as np
 
 from . import codegen, sobel
 from .rows import row_blocks
-from .scratch import check_out, scratch
+from .scratch import check_image, check_out, scratch
 
 
 def _rows(frame):
-    frame = np.ascontiguousarray(frame)
+    frame = np.ascontiguousarray(check_image(frame, "frame"))
     channels = frame.shape[2] if frame.ndim == 3 else 1
     return frame, frame.reshape(frame.shape[0], -1), channels
 
@@ -77,7 +77,9 @@ class FusedEdge:
     straight to the Sobel kernel)."""
 
     def __call__(self, frame, out=None):
-        frame = np.ascontiguousarray(frame)
+        frame = np.ascontiguousarray(check_image(frame, "frame"))
+        if frame.ndim == 3 and frame.shape[2] != 3:
+            raise ValueError(f"frame must be gray (H, W) or BGR (H, W, 3), got shape {frame.shape}")
         out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
         height, width = frame.shape[:2]
         nblocks = row_blocks(height, numba.get_num_threads())

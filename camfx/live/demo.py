@@ -1,6 +1,14 @@
 """The built-in demo scene: an animated, textured test picture that needs no camera or file."""
+import os
+
 import cv2
 import numpy as np
+
+from ..errors import CamfxError
+
+# Building the backdrop peaks at about this many bytes per frame pixel (a backdrop twice the
+# frame's width and height, its int64 coordinate grids and temporaries; measured with tracemalloc).
+BUILD_BYTES_PER_PIXEL = 272
 
 
 class DemoScene:
@@ -12,10 +20,21 @@ class DemoScene:
 
     def __init__(self, width=1280, height=720, seed=7):
         self.width, self.height = width, height
+        needed, memory = BUILD_BYTES_PER_PIXEL * width * height, physical_memory()
+        if memory is not None and needed > memory:
+            raise CamfxError(f"demo scene {width}x{height}: needs about {needed / 2**30:.0f} GiB to build, more than "
+                             f"this machine's {memory / 2**30:.0f} GiB; ask for a smaller --width and --height")
+        try:
+            self._build(seed)
+        except (MemoryError, cv2.error) as error:  # other processes hold the memory it needs
+            raise CamfxError(f"demo scene {width}x{height}: not enough memory to build it "
+                             f"({type(error).__name__}); ask for a smaller --width and --height") from None
+
+    def _build(self, seed):
         rng = np.random.default_rng(seed)
         # Twice the frame size so a moving window over it never wraps; blurred noise for texture,
         # a checkerboard for hard edges, colour gradients for smooth regions.
-        h, w = 2 * height, 2 * width
+        h, w = 2 * self.height, 2 * self.width
         noise = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), np.uint8), (0, 0), 1.2)
         yy, xx = np.mgrid[0:h, 0:w]
         checker = (((yy // 48) + (xx // 48)) % 2 * 60).astype(np.uint8)[..., None]
@@ -37,3 +56,11 @@ class DemoScene:
         cv2.putText(frame, f"camfx demo {index:05d}", (w // 20, h - h // 12), cv2.FONT_HERSHEY_SIMPLEX,
                     scale, (255, 255, 255), max(1, int(scale * 2)), cv2.LINE_AA)
         return frame
+
+
+def physical_memory():
+    """This machine's physical memory in bytes, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -26,6 +26,7 @@ from .capture import ENDED, FAILED, RECONNECTING
 from .commands import Commands
 from .hud import draw_hud, draw_mark
 from .stats import LiveStats
+from ..text import plural
 
 # Frames a recording may fall behind (a slow disk, an encoder hiccup) before it drops: 1 s at 30 fps.
 RECORD_BACKLOG = 30
@@ -168,7 +169,7 @@ class LiveLoop:
         if isinstance(output.sink, Recorder) and not output.failed:
             dropped = f", {output.dropped} dropped (the disk or encoder was too slow)" if output.dropped else ""
             if output.sink.written:
-                note(f"recorded {output.sink.written} frames to {output.sink.path}{dropped}")
+                note(f"recorded {plural(output.sink.written, 'frame')} to {output.sink.path}{dropped}")
             else:
                 note(f"nothing recorded to {output.sink.path} (no frame came)")
 

@@ -4,14 +4,16 @@ BGR frames.
 A source is *live* (a camera or a stream: it paces itself, and running dry means it was lost) or
 not (a file or the demo: the reader must pace it, and running dry is the end).
 """
-import glob
 import os
+import platform
 import sys
 
 import cv2
 
+from .cameras import list_cameras
 from .demo import DemoScene
 from ..errors import CamfxError
+from ..text import plural
 
 
 class Source:
@@ -167,7 +169,14 @@ class Camera(Source):
         got_w, got_h = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.size = (got_w, got_h)
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or fps or 30.0
-        self.report = f"{self.name}: {got_w}x{got_h} at {self.fps:g} fps, {self._fourcc_name() or 'default format'}"
+        # A URL that names a video file (http://host/talk.mp4) has a length, a live stream has
+        # none: the file is played like one, paced by its timestamps, and its end is the end.
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if is_stream else 0
+        if count > 0:
+            self.live, self.frame_count = False, count
+        kind = f", a file of {plural(count, 'frame')}" if count > 0 else ""
+        self.report = (f"{self.name}: {got_w}x{got_h} at {self.fps:g} fps, "
+                       f"{self._fourcc_name() or 'default format'}{kind}")
 
     def _configure(self, width, height, fps, fourcc):
         """Ask for the settings, then read back what the camera did; return one warning per refusal."""
@@ -201,24 +210,35 @@ class Camera(Source):
         return name if code and name.isprintable() else ""
 
     def read(self):
-        """The next frame, or None when the device failed to deliver one."""
+        """The next frame, or None when the device failed to deliver one (or a file's end).
+
+        Sets :attr:`time` to the frame's own timestamp in seconds (the driver's, or the stream's),
+        or None when the device gives none: a repeated timestamp is a repeated buffer, not news.
+        """
         ok, frame = self._capture.read()
-        return frame if ok and frame is not None else None
+        if not ok or frame is None:
+            return None
+        milliseconds = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+        self.time = milliseconds / 1000 if milliseconds > 0 else None
+        return frame
 
     def close(self):
         self._capture.release()
 
 
 def camera_exists(device):
-    """Whether a camera index or device path names a video device on this machine."""
+    """Whether a camera index or device path names a camera on this machine: an index is looked
+    up the way OpenCV's backend for the platform numbers cameras (:mod:`camfx.live.cameras`)."""
     if isinstance(device, int):
-        return os.path.exists(f"/dev/video{device}")
+        if platform.system() == "Linux":  # V4L2's index N is /dev/videoN
+            return os.path.exists(f"/dev/video{device}")
+        return any(camera.index == device for camera in list_cameras(modes=False))
     return os.path.exists(device)
 
 
 def any_camera():
-    """Whether this machine has any video device at all."""
-    return bool(glob.glob("/dev/video*"))
+    """Whether this machine has any camera at all."""
+    return bool(list_cameras(modes=False))
 
 
 def parse_source(spec):

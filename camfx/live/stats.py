@@ -3,6 +3,7 @@ import time
 from collections import deque
 
 import numpy as np
+from ..text import plural
 
 
 class FpsMeter:
@@ -71,6 +72,6 @@ class LiveStats:
         if not self.shown:
             return f"0 frames shown, {dropped} dropped in {elapsed:.1f} s"
         p50, p99 = (self.frame_time_percentile(q) * 1000 for q in (50, 99))
-        return (f"{self.shown} frames shown, {dropped} dropped, {self.shown / max(elapsed, 1e-9):.1f} fps mean, "
+        return (f"{plural(self.shown, 'frame')} shown, {dropped} dropped, {self.shown / max(elapsed, 1e-9):.1f} fps mean, "
                 f"frame time p50 {p50:.1f} ms p99 {p99:.1f} ms, "
                 f"latency mean {self._latency_sum / self.shown * 1000:.1f} ms")

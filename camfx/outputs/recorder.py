@@ -6,7 +6,6 @@ temporary name and renamed when the recording stops (the ``r`` key, the end of `
 SIGTERM/SIGINT/SIGHUP). A write that fails (a full disk) stops the recording; nothing half
 written is left behind.
 """
-import contextlib
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -16,7 +15,8 @@ import cv2
 
 from ..errors import CamfxError
 from ..frame import Frame
-from ..files.process import _create_temp_beside, _sync, check_target
+from ..files import parts
+from ..files.process import _sync, check_target
 from ..files.video import FORMATS, OutputVideo, VideoFormat, output_format
 from .sink import Sink
 
@@ -66,7 +66,7 @@ class Recorder(Sink):
         self._size = None
         self._failed = False
         try:
-            self._temp = _create_temp_beside(self.path)
+            self._temp = parts.create(self.path)
         except OSError as error:
             raise CamfxError(f"{self.path}: cannot write here ({error.strerror or error})") from None
 
@@ -121,8 +121,7 @@ class Recorder(Sink):
             except Exception as error:  # PyAV's errors writing the trailer
                 raise CamfxError(f"{self.path}: cannot finish the recording ({error})") from None
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._temp)
+            parts.remove(self._temp)  # gone already if renamed; its lock is released either way
 
     def _place(self):
         """Give the finished file its name; return the name. Without ``overwrite``, a file that

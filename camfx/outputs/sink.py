@@ -19,14 +19,17 @@ import collections
 import sys
 import threading
 
+from ..text import plural
+
 
 class Sink:
     """Base class of every output. Subclasses implement :meth:`write` and, if they hold
     resources, :meth:`close`.
 
     ``write(frame)`` receives a :class:`camfx.Frame` whose ``image`` it must not modify (other
-    sinks see the same array); it may keep the frame. It may raise: the :class:`Output` running
-    it then names it once and closes it. ``close()`` is called once, from the sink's own thread,
+    sinks see the same array); it may keep the frame. It returns False when it discarded the
+    frame on purpose (a pipe that has no reader yet): the frame is then counted as dropped, not
+    written. It may raise: the :class:`Output` running it then names it once and closes it. ``close()`` is called once, from the sink's own thread,
     when the loop ends or after a failure.
 
     Class attributes a sink may set:
@@ -79,7 +82,8 @@ class Output:
     written : int
         Frames the sink's ``write`` returned from.
     dropped : int
-        Frames replaced in the queue before the sink took them.
+        Frames replaced in the queue before the sink took them, and frames the sink discarded
+        (its ``write`` returned False).
     error : str or None
         Why the sink stopped, if it failed.
     """
@@ -143,11 +147,15 @@ class Output:
     def deliver(self, frame):
         """Write one frame to the sink; False (after naming the failure) when it failed."""
         try:
-            self.sink.write(frame)
+            taken = self.sink.write(frame)
         except Exception as error:  # any failure of one output must leave the loop and the others running
             self.fail(error)
             return False
-        self.written += 1
+        if taken is False:
+            with self._cond:  # offer() counts drops too, from the caller's thread
+                self.dropped += 1
+        else:
+            self.written += 1
         return True
 
     def _idle(self):
@@ -190,7 +198,7 @@ class Output:
 
     def summary(self):
         """``"window: 300 frames, 2 dropped"``, or the failure."""
-        text = f"{self.name}: {self.written} frame{'' if self.written == 1 else 's'}, {self.dropped} dropped"
+        text = f"{self.name}: {plural(self.written, 'frame')}, {self.dropped} dropped"
         return f"{text} (failed: {self.error})" if self.error else text
 
     def __enter__(self):
