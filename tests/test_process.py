@@ -518,7 +518,7 @@ def test_a_plugin_that_raises_is_one_line_naming_it_and_the_other_files_still_ru
         "        if frame.shape[1] % 2:\n            raise RuntimeError('odd widths are beyond me')\n"
         "        return frame\n")
     (tmp_path / "config.toml").write_text('[plugins]\npicky = "picky.py:Picky"\n')
-    result = camfx("process", str(clips["odd"]), str(clips["cfr"]), "-o", "out", "--filters", "picky", cwd=tmp_path)
+    result = camfx("process", str(clips["odd"]), str(clips["cfr"]), "-o", "out/", "--filters", "picky", cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = (f"camfx: error: {clips['odd']}: filter 'picky' from picky.py:Picky (config plugins) failed on a "
             f"(121, 161, 3) frame: RuntimeError: odd widths are beyond me\n")
