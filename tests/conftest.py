@@ -13,16 +13,40 @@ from camfx.live.demo import DemoScene
 from camfx.live.sources import VideoFile
 
 
+# The suite's own data folder: models are read from here, never from the user's data folder.
+# Put them here the way the README says (.ci/run does the same):
+#     CAMFX_DATA_DIR=tests/.camfx-data camfx models fetch
+TEST_DATA_DIR = Path(__file__).parent / ".camfx-data"
+FETCH_FOR_TESTS = "CAMFX_DATA_DIR=tests/.camfx-data camfx models fetch"
+
+
 def pytest_configure(config):
     """Keep the suite out of the user's own folders: camfx's cache (generated kernels, autotuner
     choices) goes to pytest's cache folder in this checkout, kept between runs so kernels
     compile once; the per-user config folder is an empty one there, and $CAMFX_CONFIG is
-    unset, so no user's settings change what the tests see. Subprocesses inherit all three."""
+    unset, so no user's settings change what the tests see; and the data folder (models) is the
+    suite's own. Subprocesses inherit them all."""
     os.environ["CAMFX_CACHE_DIR"] = str(config.cache.mkdir("camfx-cache"))
     user_config = str(config.cache.mkdir("camfx-user-config"))
     os.environ["XDG_CONFIG_HOME"] = user_config  # platformdirs on Linux and macOS
     os.environ["WIN_PD_OVERRIDE_LOCAL_APPDATA"] = user_config  # and on Windows
     os.environ.pop("CAMFX_CONFIG", None)
+    os.environ["CAMFX_DATA_DIR"] = str(TEST_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def models_fetched():
+    """The suite's data folder, holding every model camfx knows. Without them the tests that
+    need them are skipped, saying how to fetch them, unless CAMFX_REQUIRE_MODELS=1 (as on CI)
+    makes that a failure."""
+    from camfx import models
+    missing = [name for name in models.MODELS if models.find(name).state != "ok"]
+    if missing:
+        message = f"models {', '.join(missing)} not in {TEST_DATA_DIR}; run: {FETCH_FOR_TESTS}"
+        if os.environ.get("CAMFX_REQUIRE_MODELS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return TEST_DATA_DIR
 
 
 CLIP_FRAMES = 36

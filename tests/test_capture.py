@@ -1,5 +1,7 @@
 """The capture thread on recorded clips played as a camera, and on cameras that fail."""
+import os
 import re
+import threading
 import time
 
 import cv2
@@ -200,6 +202,60 @@ def test_a_source_opened_but_never_started_is_released(recorded_frames):
     assert capture.open().size == (320, 240) and device.reads == 0  # opened, not read
     capture.close()
     assert device.released
+
+
+@pytest.mark.parametrize("error", [RuntimeError("device busy"), cv2.error("OpenCV(5.0) bad device"),
+                                   OSError(19, "No such device")], ids=["RuntimeError", "cv2.error", "OSError"])
+def test_any_error_while_reopening_is_a_failed_attempt_and_the_camera_comes_back(recorded_frames, error):
+    devices = [ClipCamera(recorded_frames, fps=50, vanish_after=5), error, ClipCamera(recorded_frames, fps=50)]
+
+    def open_():
+        device = devices.pop(0)
+        if isinstance(device, Exception):
+            raise device
+        return Camera(0, width=None, height=None, fps=None, capture_factory=lambda _: device)
+
+    with Capture(open_, backoff=(0.05, 0.1)) as capture:
+        before = drain(capture, lambda f: len(f) >= 5)
+        after = drain(capture, lambda f: len(f) >= 5)
+    assert len(after) == 5 and after[0].index > before[-1].index
+    assert capture.state == LIVE and capture.reconnects == 1 and devices == []
+    assert type(error).__name__ in capture.error
+
+
+def test_an_error_that_persists_while_reopening_ends_in_failed_naming_it(recorded_frames):
+    def open_():
+        if not hasattr(open_, "opened"):
+            open_.opened = True
+            return Camera(0, width=None, height=None, fps=None,
+                          capture_factory=lambda _: ClipCamera(recorded_frames, vanish_after=3))
+        raise RuntimeError("device busy")
+
+    with Capture(open_, give_up_after=0.3, backoff=(0.05, 0.1)) as capture:
+        drain(capture, lambda f: False, timeout=3.0)
+        assert capture.state == FAILED
+    assert "lost, and not back within 0.3 s (RuntimeError: device busy)" in capture.error
+
+
+def test_opening_a_camera_leaves_the_process_stderr_alone(recorded_frames, capfd):
+    """Other threads keep their error output while a device is being opened."""
+    opening, written = threading.Event(), threading.Event()
+
+    def slow_device(_):
+        opening.set()
+        assert written.wait(5)
+        return ClipCamera(recorded_frames)
+
+    def other_thread():
+        opening.wait(5)
+        os.write(2, b"a message from another thread\n")
+        written.set()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    Camera(0, capture_factory=slow_device).close()
+    thread.join()
+    assert "a message from another thread" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("timestamps", [True, False], ids=["with-timestamps", "without"])

@@ -88,7 +88,7 @@ def test_a_demo_size_that_cannot_fit_in_memory_is_one_line():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: blur, box, "),
+    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: background, blur, box, "),
     ("embos,edge", r"unknown filter 'embos' \(did you mean 'emboss'\?\)"),
     ("blur(ksze=3)", r"blur has no parameter 'ksze' \(did you mean 'ksize'\?\); its parameters: ksize, sigma"),
     ("zebra", r"unknown filter 'zebra'; available"),  # nothing close: no guess

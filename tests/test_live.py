@@ -4,6 +4,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -22,8 +23,8 @@ from camfx.live.sources import Camera, VideoFile, any_camera
 from conftest import CLIP_FRAMES
 from doubles import ClipCamera, ScriptedWindow
 
-SUMMARY = re.compile(r"^(\d+) frames shown, (\d+) dropped, [\d.]+ fps mean, frame time p50 [\d.]+ ms "
-                     r"p99 [\d.]+ ms, latency mean [\d.]+ ms(?P<outputs>(?:; [^;]+: \d+ frames, \d+ dropped(?: \(failed: [^)]*\))?)*)$",
+SUMMARY = re.compile(r"^(\d+) frames? shown, (\d+) dropped, [\d.]+ fps mean, frame time p50 [\d.]+ ms "
+                     r"p99 [\d.]+ ms, latency mean [\d.]+ ms(?P<outputs>(?:; [^;]+: \d+ frames?, \d+ dropped(?: \(failed: .*?\))?)*)$",
                      re.M)
 
 
@@ -281,6 +282,30 @@ def test_governor_scales_the_chain_down_to_hold_the_frame_rate(clip_path):
     assert all(shown.shape == (240, 320, 3) for shown in window.shown)  # shown at full size
 
 
+class Economical(Filter):
+    """Takes 60 ms per frame, 20 ms economising (say, a mask every other frame)."""
+    name = "economical"
+    economies = ("cheaper",)
+
+    def apply(self, frame):
+        time.sleep(0.02 if self.economy else 0.06)
+        return frame
+
+
+def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path):
+    from camfx.live.governor import Governor
+
+    registry = Registry([Plugin("economical", "test", lambda: Economical)])
+    chain = camfx.parse_chain("economical", registry)
+    governor = Governor(30, economies=chain.economies, patience=3)
+    window = ScriptedWindow()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        loop = with_window(LiveLoop(capture, chain, governor=governor), window)
+        loop.run()
+    assert chain.filters[0].economy == 1 and governor.scale == 1.0  # the economy was enough
+    assert loop.status()["governor"] == "economical: cheaper to hold the frame rate"
+
+
 def test_frames_dropped_before_the_loop_starts_are_not_counted(recorded_frames):
     with Capture(camera_opener_for(ClipCamera(recorded_frames * 4, fps=200))) as capture:
         time.sleep(0.2)  # the camera runs on while the app gets ready
@@ -327,3 +352,246 @@ def test_auto_source_falls_back_to_the_demo_when_the_camera_will_not_open(monkey
     assert cli._source_opener("auto", {}, said.append)() == "demo"
     assert said == ["camera 0: cannot open (busy or not a camera?); playing the built-in demo scene "
                     "(pick a source with --source)"]
+
+
+# -- outputs, commands and status --------------------------------------------------------------
+
+from camfx.live.sources import Demo  # noqa: E402
+from camfx.live.demo import DemoScene  # noqa: E402
+from camfx.outputs.sink import Sink  # noqa: E402
+from test_sink import Collect, Explode  # noqa: E402
+
+
+class Keep(Sink):
+    """Collects (index, image) of every frame it gets, repeats included."""
+    name = "keep"
+
+    def __init__(self, keepalive=False):
+        self.keepalive = keepalive
+        self.got = []
+
+    def write(self, frame):
+        self.got.append((frame.index, frame.image))
+
+
+def demo_capture(size=(320, 240)):
+    return Capture(lambda: Demo(*size, fps=30))
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_several_sinks_at_once_one_slow_and_one_failing_hold_back_neither_the_loop_nor_the_others(
+        clip_path, capfd):
+    fast, slow, failing = Collect(), Collect(delay=0.1), Explode()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("edge"))
+        outputs = [loop.add_output(fast, maxsize=100), loop.add_output(slow), loop.add_output(failing)]
+        summary = loop.run()
+    shown, dropped = map(int, SUMMARY.match(summary).group(1, 2))
+    assert shown + dropped == CLIP_FRAMES and dropped <= 3  # the loop kept the clip's pace
+    assert len(fast.got) == shown and fast.got == sorted(fast.got)  # every frame, in order
+    assert slow.got[-1] == fast.got[-1] and outputs[1].dropped == shown - len(slow.got) > shown / 2
+    assert failing.got == [0, 1, 2] and failing.closed == 1
+    said = [line for line in capfd.readouterr().err.splitlines() if "explode" in line]
+    assert said == ["camfx: output explode failed and was closed: OSError: [Errno 28] No space left on device"]
+    assert SUMMARY.match(summary).group("outputs") == (
+        f"; collect: {shown} frames, 0 dropped; collect: {len(slow.got)} frames, {outputs[1].dropped} dropped"
+        "; explode: 3 frames, 0 dropped (failed: OSError: [Errno 28] No space left on device)")
+    status = loop.status()
+    assert [(o["name"], o["frames"], o["dropped"], o["error"] is not None) for o in status["outputs"]] == [
+        ("collect", shown, 0, False), ("collect", len(slow.got), outputs[1].dropped, False), ("explode", 3, 0, True)]
+
+
+class Probe(Filter):
+    """Writes its tag in a log, once per frame, and takes a moment (a frame is not instant)."""
+    name = "probe"
+    log = []
+
+    def __init__(self, *, tag: str = "a"):
+        self.tag = tag
+
+    def apply(self, frame):
+        Probe.log.append(self.tag)
+        time.sleep(0.003)
+        return frame.copy()
+
+
+def test_commands_from_another_thread_take_effect_between_two_frames():
+    registry = Registry([Plugin("probe", "test", lambda: Probe)])
+    Probe.log.clear()
+    specs = ["probe(tag='c'), probe(tag='d')", "probe(tag='a'), probe(tag='b')"] * 5
+    with demo_capture() as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("probe(tag='a'), probe(tag='b')", registry), registry=registry)
+        loop.start()
+        wait_until(lambda: loop.status()["frames"] >= 2)
+
+        def steer():
+            for spec in specs:
+                before = loop.status()["frames"]
+                assert repr(loop.commands.replace_chain(spec).result(timeout=5)) == spec.replace(" ", "")
+                wait_until(lambda: loop.status()["frames"] >= before + 2)  # a frame or two with each chain
+        steering = threading.Thread(target=steer)
+        steering.start()
+        steering.join(30)
+        loop.stop()
+        loop.wait(10)
+        loop.result()
+    # Every frame ran through one whole chain, never half of one and half of the next, and the
+    # chains changed exactly as often as they were replaced.
+    pairs = ["".join(pair) for pair in zip(Probe.log[::2], Probe.log[1::2])]
+    assert len(Probe.log) % 2 == 0 and set(pairs) == {"ab", "cd"}
+    assert sum(a != b for a, b in zip(pairs, pairs[1:])) == len(specs)
+
+
+@pytest.mark.parametrize("command, cli_spec", [
+    (lambda commands: commands.replace_chain("blurr, edge"), "blurr, edge"),
+    (lambda commands: commands.replace_chain("blur(ksize=4)"), "blur(ksize=4)"),
+    (lambda commands: commands.set_parameter(0, "ksize", 4), "blur(ksize=4)"),
+    (lambda commands: commands.set_parameter(0, "size", 3), "blur(size=3)"),
+])
+def test_a_bad_command_is_refused_with_the_command_lines_message_and_the_chain_is_left_as_it_was(command, cli_spec):
+    from_cli = camfx_cli("live", "--headless", "--source", "demo", "--filters", cli_spec)
+    assert from_cli.returncode == 2
+    message = from_cli.stderr.strip().removeprefix("camfx: error: ")
+    sink = Keep()
+    with demo_capture() as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("blur(ksize=3)"))
+        chain = loop.chain
+        loop.add_output(sink)
+        loop.start()
+        wait_until(lambda: len(sink.got) >= 3)
+        with pytest.raises(ValueError) as refused:
+            command(loop.commands)
+        taken = len(sink.got)
+        wait_until(lambda: len(sink.got) >= taken + 3)
+        loop.stop()
+        loop.wait(10)
+    assert message in str(refused.value) or str(refused.value) in message, (str(refused.value), message)
+    assert loop.chain is chain and repr(chain) == "blur(ksize=3, sigma=0.0)"
+    scene = DemoScene(320, 240)
+    for index, image in sink.got[taken:]:
+        np.testing.assert_array_equal(image, cv2.GaussianBlur(scene.frame(index), (3, 3), 0))
+
+
+def test_keepalive_sinks_get_the_last_frame_again_marked_while_the_camera_is_away(recorded_frames):
+    cameras = [ClipCamera(recorded_frames, fps=30, vanish_after=10), ClipCamera(recorded_frames, fps=30)]
+
+    def open_camera():
+        if len(cameras) == 1:
+            time.sleep(0.5)  # the device takes a while to come back
+        return Camera(0, capture_factory=lambda _: cameras.pop(0))
+
+    keep, plain = Keep(keepalive=True), Keep()
+    with Capture(open_camera) as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("emboss"), frames=20)
+        loop.add_output(keep, maxsize=100)
+        loop.add_output(plain, maxsize=100)
+        loop.run()
+    plain_indexes = [index for index, _ in plain.got]
+    assert plain_indexes == sorted(set(plain_indexes)) and len(plain_indexes) == 20  # no repeats for it
+    last_before = plain.got[9]
+    repeats = [image for index, image in keep.got if index == last_before[0]][1:]
+    assert 8 <= len(repeats) <= 25  # about 30 a second for the ~0.5 s away
+    for image in repeats:  # the same picture with a small mark in the bottom-left corner
+        differs = np.any(image != last_before[1], axis=2)
+        ys, xs = np.nonzero(differs)
+        assert differs.any() and ys.min() > 240 * 0.8 and xs.max() < 320 * 0.5
+    assert [index for index, _ in keep.got if index != last_before[0]] == [i for i in plain_indexes if i != last_before[0]]
+
+
+def test_keepalive_sinks_get_the_last_frame_unmarked_while_paused():
+    keep, plain = Keep(keepalive=True), Keep()
+    with demo_capture() as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("edge"))
+        loop.add_output(keep, maxsize=100)
+        loop.add_output(plain, maxsize=100)
+        loop.start()
+        wait_until(lambda: len(plain.got) >= 5)
+        assert loop.commands.pause(True).result(timeout=5) is True
+        time.sleep(0.1)  # frames already on their way arrive
+        paused_at = len(plain.got)
+        time.sleep(0.5)
+        assert len(plain.got) == paused_at and loop.status()["paused"]
+        assert loop.commands.pause(False).result(timeout=5) is False
+        wait_until(lambda: len(plain.got) >= paused_at + 5)
+        loop.stop()
+        loop.wait(10)
+    last_index, last_image = plain.got[paused_at - 1]
+    repeats = [image for index, image in keep.got if index == last_index][1:]
+    assert 10 <= len(repeats) <= 25
+    for image in repeats:
+        np.testing.assert_array_equal(image, last_image)
+    assert plain.got[paused_at][0] > last_index + 10  # after the pause: the newest frame, not a backlog
+
+
+def test_mirror_flips_the_window_only(clip_path):
+    window, other = ScriptedWindow(close_after=10), Keep()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("emboss"))
+        loop.add_output(WindowSink(window, loop.commands, loop.status, hud=False, mirror=True), start=False)
+        loop.add_output(other, maxsize=100)
+        loop.run()
+    images = {image.tobytes(): image for _, image in other.got}
+    for shown in window.shown:
+        assert shown.tobytes() not in images
+        assert cv2.flip(shown, 1).tobytes() in images
+
+
+def test_status_is_plain_data_with_every_documented_key(clip_path):
+    import json
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        loop = LiveLoop(capture, camfx.parse_chain("blur, edge"), frames=10)
+        sink = Keep()
+        loop.add_output(sink, maxsize=100)
+        seen = []
+        reader = threading.Thread(target=lambda: [seen.append(loop.status()) for _ in range(200)])
+        loop.start()
+        reader.start()  # read while the loop runs: never an error, never a torn chain
+        reader.join()
+        loop.wait(10)
+    status = json.loads(json.dumps(loop.status()))
+    assert set(status) == {"source", "state", "running", "paused", "frames", "dropped", "fps", "frame_ms",
+                           "frame_ms_p50", "frame_ms_p99", "latency_ms", "size", "scale", "governor", "filters",
+                           "recording", "outputs"}
+    assert status["frames"] == 10 and status["size"] == [320, 240] and status["running"] is False
+    assert [f["spec"] for f in status["filters"]] == ["blur(ksize=5, sigma=0.0)", "edge()"]
+    assert all(f["ms"] > 0 and f["enabled"] for f in status["filters"])
+    assert 0 < status["frame_ms_p50"] <= status["frame_ms_p99"]
+    assert status["outputs"] == [{"name": "keep", "frames": 10, "dropped": 0, "error": None, "active": False}]
+    assert all(len(s["filters"]) == 2 for s in seen)
+
+
+# -- faults ------------------------------------------------------------------------------------
+
+def test_a_key_outside_ascii_does_nothing(clip_path):
+    window = ScriptedWindow(keys={3: "²", 4: "é", 5: "€"}, close_after=12)
+    _, _, summary = run_loop(clip_path, "edge", window, hud=False)
+    assert len(window.shown) == 12 and int(SUMMARY.match(summary).group(1)) >= 12
+
+
+def test_frames_a_file_passes_while_the_loop_starts_are_shown_or_counted(tmp_path, scene_frames):
+    # At 1000 fps a file passes a frame a millisecond: any gap between the capture starting and
+    # the loop taking frames would lose frames from both counts.
+    clip = tmp_path / "fast.mkv"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"FFV1"), 1000, (320, 240))
+    for frame in scene_frames:
+        writer.write(frame)
+    writer.release()
+    result = camfx_cli("live", "--headless", "--source", str(clip), "--filters", "edge")
+    assert result.returncode == 0, result.stderr
+    shown, dropped = map(int, SUMMARY.fullmatch(result.stdout.strip()).group(1, 2))
+    assert shown + dropped == CLIP_FRAMES
+
+
+def test_a_display_that_cannot_be_reached_is_one_line_before_the_camera_opens():
+    free = next(n for n in range(900, 1000) if not os.path.exists(f"/tmp/.X11-unix/X{n}"))
+    result = camfx_cli("live", "--source", "demo", "--filters", "edge", env=dict(os.environ, DISPLAY=f":{free}"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"camfx: error: cannot open the display ':{free}' (no X server answers there); " \
+                            "use --headless\n"
+    assert result.stdout == ""

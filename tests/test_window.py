@@ -168,3 +168,14 @@ def test_closing_the_window_quits_cleanly(preview):
     display.close()
     assert code == 0, err
     assert "frames shown" in out and "Traceback" not in err
+
+
+def test_a_key_outside_ascii_does_not_end_the_session(preview):
+    p = preview("edge")
+    p.key("twosuperior")  # "²": a digit to str.isdigit(), not a filter number
+    p.key("eacute")
+    assert p.process.poll() is None, p.process.communicate()
+    p.key("q", settle=0)
+    code, out, err = p.finish()
+    assert code == 0 and "Traceback" not in err, err
+    assert "frames shown" in out

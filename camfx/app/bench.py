@@ -18,7 +18,7 @@ from ..engine.chain import Chain, parse_chain
 from ..text import filter_label
 from .common import add_config_option, build_registry, load_config
 
-SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
+SIZES = {"480p": (640, 480), "720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 # The built-in filters, with a user kernel of the kind people write (a vertical relief).
 DEFAULT_FILTERS = ("blur,box,emboss,sharpen,edge,"
                    "kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]],scale=0.5,offset=128)")
@@ -66,6 +66,40 @@ def compare(camfx_fn, opencv_fn, frames, repeat, clock=time.perf_counter):
     return row
 
 
+def profile_stages(f, frames, repeat, clock=time.perf_counter):
+    """The median milliseconds of each stage of a filter that times its own stages
+    (``f.profile(frame, out, clock)``, as the background filter does), over ``repeat`` frames;
+    and of OpenCV's way to a stage's result where the filter names one
+    (``f.stage_references()``), timed in between on the same frames.
+
+    Returns ``[{"name": stage, "camfx_ms": ..., "opencv_ms": ...}, ...]`` and a ``"total"`` row.
+    """
+    references = f.stage_references() if hasattr(f, "stage_references") else {}
+    out = np.empty_like(frames[0])
+    stages, theirs = {}, {name: [] for name in references}
+    totals = []
+    for k in range(repeat + 3):
+        frame = frames[k % len(frames)]
+        _, times = f.profile(frame, out, clock)
+        for name, reference in references.items():
+            start = clock()
+            reference(frame)
+            theirs[name].append(clock() - start)
+        if k >= 3:  # the first runs load kernels and warm the network up
+            for name, seconds in times:
+                stages.setdefault(name, []).append(seconds)
+            totals.append(sum(seconds for _, seconds in times))
+    rows = []
+    for name, seconds in stages.items():
+        row = {"name": name, "camfx_ms": statistics.median(seconds) * 1e3}
+        if name in theirs:
+            row["opencv_ms"] = statistics.median(theirs[name][3:]) * 1e3
+        rows.append(row)
+    rows.append({"name": "total", "camfx_ms": statistics.median(totals) * 1e3,
+                 "camfx_p90_ms": _percentile(totals, 0.9) * 1e3})
+    return rows
+
+
 def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat=100, tune=True,
               registry=None, progress=None):
     """Measure every filter of ``filters`` alone and ``chain`` as a whole; return a dict (the
@@ -90,6 +124,8 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
         row = compare(lambda f, o: c(f, out=o), reference, frames, repeat)
         row.update(name=label, chain=label.startswith("chain "),
                    variants=[f.variant for f in c], threads=[t or numba.get_num_threads() for t in c.threads])
+        if len(c) == 1 and hasattr(c.filters[0], "profile"):
+            row["stages"] = profile_stages(c.filters[0], frames, repeat)
         rows.append(row)
     single = [r["ratio"] for r in rows if not r["chain"] and "ratio" in r]
     return {
@@ -120,6 +156,14 @@ def format_table(result):
         lines.append(f"| geometric mean of the filters | | | **{result['geomean_ratio']:.2f}x** |")
     lines.append(f"| memory floor: `np.copyto` of one frame | {result['copy_ms']:.2f} "
                  f"({result['copy_p10_ms']:.2f}-{result['copy_p90_ms']:.2f}) | | |")
+    for r in result["rows"]:
+        if "stages" in r:
+            lines += ["", f"`{r['name']}` by stage, median of {result['repeat']} frames", "",
+                      "| stage | camfx ms | OpenCV ms (the same result, whole frame) |", "| --- | --- | --- |"]
+            for stage in r["stages"]:
+                ours = f"{stage['camfx_ms']:.2f}" + (f" (p90 {stage['camfx_p90_ms']:.2f})" if "camfx_p90_ms" in stage else "")
+                theirs = f"{stage['opencv_ms']:.2f}" if "opencv_ms" in stage else ""
+                lines.append(f"| {stage['name']} | {ours} | {theirs} |")
     return "\n".join(lines)
 
 
@@ -134,7 +178,7 @@ def main(size="1080p", filters=None, chain=DEFAULT_CHAIN, repeat=100, as_json=Fa
 
 def add_parser(commands):
     bench = commands.add_parser("bench", help="time the filters and a chain against OpenCV on this machine")
-    bench.add_argument("--size", choices=["720p", "1080p", "4k"], default="1080p", help="frame size (default 1080p)")
+    bench.add_argument("--size", choices=list(SIZES), default="1080p", help="frame size (default 1080p)")
     bench.add_argument("--filters", metavar="SPEC", help="filters to time one by one (default: the built-ins)")
     bench.add_argument("--chain", metavar="SPEC", default="blur,emboss,edge", help="chain to time as a whole")
     bench.add_argument("--repeat", type=int, default=100, metavar="N", help="timed runs per filter (default 100)")

@@ -26,7 +26,12 @@ class Filter:
     ``stateless = True`` promises that each output depends on its own frame alone and that
     ``apply`` may run in two threads at once (keep scratch memory per call or per thread). It
     lets ``camfx process`` encode a long video as two halves at once; a chain with any filter
-    that remembers earlier frames (the default, as the safe guess) is run in one pass.
+    that remembers earlier frames (the default, as the safe guess) is run in one pass. Such a
+    filter may override :meth:`reset`, so that it can be warmed up (and checked) on frames of
+    its own and then start afresh.
+
+    ``economies`` names cheaper ways of working, mildest first (say, "mask every other frame"),
+    that the live governor may ask for with :meth:`economize` before it shrinks the frames.
 
     :meth:`reference` names an independent implementation of the same picture (OpenCV's, for
     the built-ins), within ``reference_tolerance`` levels per pixel: the one statement of what
@@ -38,6 +43,8 @@ class Filter:
     variants = ()
     variant = None
     stateless = False
+    economies = ()
+    economy = 0
     reference_tolerance = 1
 
     def __call__(self, frame, *, out=None):
@@ -57,6 +64,17 @@ class Filter:
         """The numba functions ``apply`` will call with the current variant (so a chain can say
         it is compiling before a cold start, rather than look hung)."""
         return []
+
+    def reset(self):
+        """Forget what earlier frames left behind: the next frame is filtered as if it were the
+        first. Filters that remember frames override this; the default does nothing."""
+
+    def economize(self, level):
+        """Work more cheaply: level 0 is the full work, level ``i`` the first ``i`` of
+        :attr:`economies` at once."""
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= len(self.economies):
+            raise ValueError(f"{self.name}: economy level must be 0-{len(self.economies)}, got {level!r}")
+        self.economy = level
 
     def use(self, variant):
         """Switch to the implementation named ``variant`` (one of ``variants``)."""

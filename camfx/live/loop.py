@@ -273,6 +273,7 @@ class LiveLoop:
         image = self._filter(frame.image, times)
         if self.governor is not None:
             self.governor.update(self.clock() - start)
+            self.chain.economize(self.governor.economy)
         filtered = frame.with_image(image)
         self._last = filtered
         self._shape = frame.image.shape
@@ -335,6 +336,7 @@ class LiveLoop:
     def on_replace_chain(self, chain):
         with self._lock:
             self.chain, self._filter_times = chain, []
+        self._governed(chain)
         note(f"chain: {chain!r}")
         return chain
 
@@ -346,8 +348,14 @@ class LiveLoop:
         chain.threads = [None if i == index else t for i, t in enumerate(self.chain.threads)]
         with self._lock:
             self.chain = chain
+        self._governed(chain)
         note(f"chain: {chain!r}")
         return new
+
+    def _governed(self, chain):
+        """Tell the governor what economies the new chain offers."""
+        if self.governor is not None:
+            self.governor.use_economies(chain.economies)
 
     def on_pause(self, paused):
         self.paused = (not self.paused) if paused is None else bool(paused)
