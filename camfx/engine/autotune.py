@@ -140,7 +140,9 @@ def _fits(entry, chain):
     try:
         steps = entry["steps"]
         return len(steps) == len(chain.filters) and all(
-            (s["variant"] is None or s["variant"] in f.variants)
+            # (no variant is remembered only for a filter that has none to choose, or is not
+            # timed: a filter that has gained variants since is timed again)
+            ((s["variant"] is None and (not f.variants or not f.stateless)) or s["variant"] in f.variants)
             and isinstance(s["threads"], int) and 1 <= s["threads"] <= numba.config.NUMBA_NUM_THREADS
             for s, f in zip(steps, chain.filters))
     except (TypeError, KeyError):
