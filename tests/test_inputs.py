@@ -318,6 +318,15 @@ def test_non_square_pixels_keep_their_aspect_ratio(tmp_path, name):
     assert Fraction(size[0], size[1]) * info["sar"] == dar
 
 
+def test_a_live_recording_of_a_dvd_file_keeps_its_aspect_ratio(tmp_path):
+    options, size, sar, _ = SAR_SOURCES["dvd"]
+    source = tmp_path / "dvd.vob"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc=size={size[0]}x{size[1]}:rate=30000/1001", "-frames:v", 10, *options, source)
+    result = camfx("live", "--headless", "--source", source, "--frames", 5, "--record", tmp_path / "rec.mp4")
+    assert result.returncode == 0, result.stderr
+    assert stream_info(tmp_path / "rec.mp4")["sar"] == sar
+
+
 def test_the_writer_keeps_a_sample_aspect_ratio_for_live_recordings_too(tmp_path):
     """The writer carries the ratio (VideoFormat.sar), so a live recording of such a file keeps
     it as camfx process does."""
