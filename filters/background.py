@@ -109,6 +109,7 @@ class Background(Filter):
     """
 
     name = "background"
+    group = "composite"
     stateless = False
     # Cheaper ways of working, mildest first, that the live governor may ask for when the frame
     # rate cannot be held (see economize).

@@ -111,3 +111,35 @@ def example_plugin_site(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--target", str(target), str(EXAMPLE_PLUGIN)], check=True)
     return target
+
+
+def write_cube(path, size, mapping, domain=(0.0, 1.0), title="camfx test"):
+    """Write a 3-D LUT in .cube format: ``mapping(r, g, b) -> (r, g, b)`` on arrays of inputs
+    from ``domain``, sampled on a ``size``-point lattice (red fastest, then green, then blue)."""
+    steps = np.linspace(domain[0], domain[1], size)
+    b, g, r = np.meshgrid(steps, steps, steps, indexing="ij")
+    rows = np.stack([np.ravel(c) for c in mapping(r, g, b)], axis=1)
+    lines = [f'TITLE "{title}"', f"LUT_3D_SIZE {size}"]
+    if tuple(domain) != (0.0, 1.0):
+        lines += [f"DOMAIN_MIN {domain[0]} {domain[0]} {domain[0]}", f"DOMAIN_MAX {domain[1]} {domain[1]} {domain[1]}"]
+    lines += ["# red changes fastest"] + [f"{x:.7f} {y:.7f} {z:.7f}" for x, y, z in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def curve(r, g, b):
+    """A non-linear colour map for LUT tests: each channel bent its own way, the others mixed in."""
+    return (np.clip(r * r * 0.9 + 0.1 * b, 0, 1), np.sqrt(g), np.clip(0.5 - 0.5 * np.cos(np.pi * b) + 0.05 * r, 0, 1))
+
+
+@pytest.fixture(scope="session")
+def cube_files(tmp_path_factory):
+    """.cube files: the identity, a channel rotation (r, g, b -> g, b, r), a non-linear map at
+    size 33, and the identity over the domain 0-2 (inputs read as half their value)."""
+    folder = tmp_path_factory.mktemp("luts")
+    return {
+        "identity": write_cube(folder / "identity.cube", 17, lambda r, g, b: (r, g, b)),
+        "rotation": write_cube(folder / "rotation.cube", 5, lambda r, g, b: (g, b, r)),
+        "curve": write_cube(folder / "curve.cube", 33, curve),
+        "domain": write_cube(folder / "domain.cube", 9, lambda r, g, b: (r, g, b), domain=(0.0, 2.0)),
+    }

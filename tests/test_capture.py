@@ -67,9 +67,9 @@ def test_a_file_is_paced_by_its_own_timestamps(tmp_path):
         frames = drain(capture, lambda f: False, timeout=10)
     assert len(frames) == len(images) == len(VFR_TIMES) and capture.dropped == 0
     shown = np.array([f.time for f in frames]) - frames[0].time
-    # Each frame appears at its own time (within the scheduling noise of a busy machine),
-    # not at 1/30 s intervals: the gaps range from 10 ms to 250 ms.
-    assert shown == pytest.approx(VFR_TIMES, abs=0.03)
+    # Each frame appears at its own time (within the scheduling noise of a busy machine), not at
+    # 1/30 s intervals (the last would come at 0.47 s): the gaps range from 10 ms to 250 ms.
+    assert shown == pytest.approx(VFR_TIMES, abs=0.05)
 
 
 def test_recorded_clip_as_a_camera_gives_every_frame_in_order_to_a_fast_consumer(recorded_frames):
@@ -116,8 +116,8 @@ def test_file_is_paced_at_its_own_rate_and_ends(clip_path):
 
 
 def test_file_drops_frames_rather_than_slowing_down_when_processing_falls_behind(clip_path):
-    start = time.monotonic()
     with Capture(lambda: VideoFile(clip_path)) as capture:
+        start = time.monotonic()
         taken = 0
         while capture.state != ENDED or capture._has_new():
             if capture.get(timeout=0.05) is not None:
@@ -129,11 +129,16 @@ def test_file_drops_frames_rather_than_slowing_down_when_processing_falls_behind
     assert elapsed < 35 / 30 + 0.5  # the clip kept its pace
 
 
-def test_loop_restarts_a_file(clip_path):
+def test_loop_restarts_a_file(clip_path, recorded_frames):
     with Capture(lambda: VideoFile(clip_path), loop=True) as capture:
         frames = drain(capture, lambda f: len(f) >= CLIP_FRAMES + 5)
     assert len(frames) == CLIP_FRAMES + 5
-    np.testing.assert_array_equal(frames[CLIP_FRAMES].image, frames[0].image)
+    # Which frame of the clip each one is (a busy machine may drop one or two on the way).
+    keys = {frame.tobytes(): i for i, frame in enumerate(recorded_frames)}
+    indexes = [keys[f.image.tobytes()] for f in frames]
+    wrap = next(i for i in range(1, len(indexes)) if indexes[i] < indexes[i - 1])
+    assert indexes[:wrap] == sorted(indexes[:wrap]) and indexes[wrap - 1] >= CLIP_FRAMES - 3
+    assert indexes[wrap] <= 2 and indexes[wrap:] == sorted(indexes[wrap:])  # from the start again
 
 
 @pytest.mark.parametrize("fault", [{"vanish_after": 5}, {"freeze_after": 5}, {"block_after": 5}],
