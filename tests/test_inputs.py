@@ -318,6 +318,15 @@ def test_non_square_pixels_keep_their_aspect_ratio(tmp_path, name):
     assert Fraction(size[0], size[1]) * info["sar"] == dar
 
 
+def test_a_live_recording_of_a_dvd_file_keeps_its_aspect_ratio(tmp_path):
+    options, size, sar, _ = SAR_SOURCES["dvd"]
+    source = tmp_path / "dvd.vob"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc=size={size[0]}x{size[1]}:rate=30000/1001", "-frames:v", 10, *options, source)
+    result = camfx("live", "--headless", "--source", source, "--frames", 5, "--record", tmp_path / "rec.mp4")
+    assert result.returncode == 0, result.stderr
+    assert stream_info(tmp_path / "rec.mp4")["sar"] == sar
+
+
 def test_the_writer_keeps_a_sample_aspect_ratio_for_live_recordings_too(tmp_path):
     """The writer carries the ratio (VideoFormat.sar), so a live recording of such a file keeps
     it as camfx process does."""
@@ -700,3 +709,28 @@ def test_two_halves_make_the_file_one_pass_makes(tmp_path, monkeypatch, kinds_to
     assert np.array_equal(ffmpeg_frames(one, a["size"]), ffmpeg_frames(two, b["size"]))
     warnings = [line for line in two_log.splitlines() if "warning" in line]
     assert warnings == [line for line in one_log.splitlines() if "warning" in line] and len(warnings) <= 1
+
+
+# --- how camfx reads and writes 8-bit YUV ----------------------------------------------------
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p", "yuv422p", "yuv444p"])
+@pytest.mark.parametrize("size", [(160, 120), (161, 121)])
+def test_yuv_is_read_by_the_standard_formulas(pix_fmt, size):
+    """camfx's YUV to BGR (16-bit fixed point) against BT.601's formulas in float64 (test_process's
+    to_bgr, chroma repeated): equal but for one level in a handful of samples that fall on a
+    rounding edge. (Full range is checked end to end by the colour tests above.)"""
+    from camfx.files import yuv
+
+    image = scene(*size, frames=1)[0]
+    frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=pix_fmt)
+    diff = np.abs(yuv.to_bgr(frame, 6, False).astype(np.int16) - to_bgr(frame))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= diff.size // 5000
+
+
+def test_yuv420_is_written_by_the_standard_formulas():
+    from camfx.files import yuv
+    from test_process import as_yuv420
+
+    image = scene(160, 120, frames=1)[0]
+    diff = np.abs(yuv.to_yuv420(image, 6, False).astype(np.int16) - as_yuv420(image))
+    assert diff.max() <= 1 and np.count_nonzero(diff) <= diff.size // 1000

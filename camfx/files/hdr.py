@@ -6,11 +6,11 @@ output is tagged BT.709 and says what it is. Per pixel:
 
 1. The signal to display light in nits: PQ by SMPTE ST 2084's EOTF; HLG by BT.2100's inverse
    OETF and its OOTF for a display of ``peak`` nits (system gamma 1.2 + 0.42 log10(peak/1000)).
-2. Light relative to SDR white, which is BT.2408's HDR reference white, 203 nits.
+2. Light in units of BT.2408's HDR reference white, 203 nits.
 3. BT.2020 to BT.709 primaries in linear light (BT.2087's matrix); colours outside BT.709 are
    clipped.
-4. Highlights compressed on the brightest channel (hue kept): linear up to ``KNEE`` (75 % of SDR
-   white), then an extended Reinhard curve that takes ``peak`` to SDR white exactly.
+4. Highlights compressed on the brightest channel (hue kept): linear up to ``KNEE`` (0.75 of
+   that unit), then an extended Reinhard curve that takes ``peak`` to SDR white (1.0) exactly.
 5. Encoded for an SDR display with BT.1886's gamma 2.4 and rounded to 8 bits, full range.
 
 The curves are tables (4097 entries, linearly interpolated) so that a 4K frame costs a few
@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit
 
 PQ, HLG = 16, 18  # AVColorTransferCharacteristic: SMPTE ST 2084, ARIB STD-B67
-SDR_WHITE = 203.0  # nits: BT.2408's HDR reference white, shown as SDR white
-KNEE = 0.75  # below this (relative to SDR white) light is kept as it is
+SDR_WHITE = 203.0  # nits: BT.2408's HDR reference white, the unit of light before the highlights are compressed
+KNEE = 0.75  # below this (in units of SDR_WHITE) light is kept as it is
 DEFAULT_PEAK = 1000.0  # nits: HLG's nominal display peak, and a PQ file's when it says nothing
 TABLE = 4096
 # BT.2087: linear BT.2020 RGB to linear BT.709 RGB.

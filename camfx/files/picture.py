@@ -198,8 +198,8 @@ class Picture:
             self.peak = hdr.peak_luminance(first, self.transfer)
             kind = "PQ" if self.transfer == hdr.PQ else "HLG"
             self.colours = Colours()
-            self.notes.append(f"{name}: HDR ({kind}, BT.2020) is tone-mapped to SDR BT.709 (peak {self.peak:g} nits "
-                              f"to {hdr.SDR_WHITE:g}-nit white)")
+            self.notes.append(f"{name}: HDR ({kind}, BT.2020) is tone-mapped to SDR BT.709 (light in units of "
+                              f"{hdr.SDR_WHITE:g} nits, highlights compressed so that {self.peak:g} nits is white)")
             if self._src_matrix is None or declared not in SWSCALE_MATRICES:
                 self._src_matrix = BT2020_NCL
         else:

@@ -392,7 +392,8 @@ class LiveLoop:
 
     def _start_recording(self, path):
         try:
-            sink = Recorder(path, self._rate(), overwrite=self.overwrite, inputs=self.inputs)
+            sink = Recorder(path, self._rate(), overwrite=self.overwrite, inputs=self.inputs,
+                            sar=getattr(self.capture.source, "sar", 1))
         except CamfxError as error:
             note(f"cannot record: {error}")
             raise
