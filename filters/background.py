@@ -273,7 +273,9 @@ class Background(Filter):
         self._previous, self._skip = None, False
 
     def compiled(self):
-        return [matte.background_blur, matte.composite] if self.mode == "blur" else [matte.composite]
+        from camfx.kernels.layers import upsample2_sigmoid
+        kernels = [upsample2_sigmoid, matte.composite]
+        return kernels + [matte.background_blur] if self.mode == "blur" else kernels
 
     def _table(self, n_out, n_in, scale=None):
         key = (n_out, n_in, scale)

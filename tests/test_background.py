@@ -194,6 +194,15 @@ def test_bad_parameters_are_refused_naming_them(tmp_path):
         background(model=str(tmp_path / "fake.tflite"))
 
 
+def test_the_networks_last_layers_in_camfx_give_what_opencv_gives(person_frames):
+    from camfx.segmentation import PersonSegmenter
+    for model in ("selfie_segmentation_landscape", "selfie_segmentation"):
+        ours, theirs = PersonSegmenter(model), PersonSegmenter(model, own_head=False)
+        for frame in person_frames[:2] + [cv2.cvtColor(person_frames[2], cv2.COLOR_BGR2GRAY)]:
+            assert np.abs(ours(frame) - theirs(frame)).max() < 1e-5
+        assert ours.runs_own_head and not theirs.runs_own_head
+
+
 def test_model_takes_a_copy_under_another_name(person_frames, tmp_path, models_fetched):
     copy = tmp_path / "mine.tflite"
     copy.write_bytes((models_fetched / "models" / "selfie_segmentation_landscape.tflite").read_bytes())

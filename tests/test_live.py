@@ -292,7 +292,7 @@ class Economical(Filter):
         return frame
 
 
-def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path):
+def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path, capsys):
     from camfx.live.governor import Governor
 
     registry = Registry([Plugin("economical", "test", lambda: Economical)])
@@ -304,6 +304,7 @@ def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path):
         loop.run()
     assert chain.filters[0].economy == 1 and governor.scale == 1.0  # the economy was enough
     assert loop.status()["governor"] == "economical: cheaper to hold the frame rate"
+    assert "camfx: governor: economical: cheaper to hold the frame rate\n" in capsys.readouterr().err
 
 
 def test_frames_dropped_before_the_loop_starts_are_not_counted(recorded_frames):

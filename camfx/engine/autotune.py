@@ -77,7 +77,7 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
     if not retune and _fits(remembered, chain):
         _apply(chain, remembered["steps"])
         return {**remembered, "timed": False}
-    if announce is not None:
+    if announce is not None and any(f.stateless for f in chain.filters):  # others are not timed
         announce(f"tuning the chain for {frame.shape[1]}x{frame.shape[0]} frames "
                  "(first run: compiles and times each variant, a few seconds)...")
     choice = _time_steps(chain, frame, threads, runs, clock)

@@ -157,7 +157,7 @@ class InputVideo:
             self.notes.append(f"{self.path}: deinterlaced with FFmpeg's bwdif (one frame per frame)")
         elif self.interlaced:
             self.notes.append(f"{self.path}: interlaced video, filtered as whole frames (moving edges comb); "
-                              "--deinterlace deinterlaces it first")
+                              "camfx process --deinterlace deinterlaces it first")
         self.timecode = self.video.metadata.get("timecode") or next(
             (s.metadata["timecode"] for s in self.others if is_timecode(s)), None)
         # One shift for every stream, so that the earliest starts at 0 and sync is kept.

@@ -272,8 +272,11 @@ class LiveLoop:
         times = []
         image = self._filter(frame.image, times)
         if self.governor is not None:
+            rung = self.governor.level
             self.governor.update(self.clock() - start)
             self.chain.economize(self.governor.economy)
+            if self.governor.level != rung:  # said once per change, for headless runs too
+                note(f"governor: {self.governor.state}")
         filtered = frame.with_image(image)
         self._last = filtered
         self._shape = frame.image.shape
