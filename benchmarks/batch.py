@@ -11,15 +11,18 @@ workers included), and files per minute.
 
 The model: a batch of N files on k workers takes
 
-    T(N, k) = S_k + N * w / min(k, P / u)
+    T(N, k) = S_k + max(ceil(N / k) * w, N * c / P)
 
-where w is one file's wall time when it runs alone, u = c / w the cores one file keeps busy
-(c: its CPU time), P the machine's cores and S_k the mode's start-up (Python and camfx, plus
-the worker processes or the cluster). w, c and S_1 come from serial runs of 1 and N files;
-S_k for the other modes from their runs of one file. Each worker gets P / k cores' worth of
-threads, so the model assumes the work per file does not change with the split.
+that is, each worker works through its share of the files one after another, unless the
+machine's P cores run out first; w is one file's wall time when it runs alone, c its CPU time,
+S_k the mode's start-up (Python and camfx, plus the worker processes or the cluster). w, c and
+S_1 come from the serial runs of 1 and N files, S_k for the other modes from their runs of one
+file. It assumes the work per file does not grow with the split (each worker has P / k cores'
+worth of threads).
 """
 import argparse
+import math
+import os
 import statistics
 import sys
 import tempfile
@@ -60,6 +63,7 @@ def make_clips(sources, count, frames, folder):
 
 
 def run(mode, clips, out):
+    out.mkdir(exist_ok=True)  # a folder, for one input too
     command = [sys.executable, "-m", "camfx", "process", *map(str, clips), "-o", str(out), "--filters", FILTERS,
                "--force", *MODES[mode]]
     return timed(command)
@@ -72,7 +76,8 @@ def main(argv=None):
     parser.add_argument("--frames", type=int, default=90, help="frames per clip (default: 90, 3 s)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    cores = len(__import__("os").sched_getaffinity(0))
+    cores = len(os.sched_getaffinity(0))
+    load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clips = make_clips(args.sources, args.files, args.frames, tmp)
@@ -83,6 +88,7 @@ def main(argv=None):
             for mode in MODES:
                 for n in (1, len(clips)):
                     times[mode, n].append(run(mode, clips[:n], tmp / "out"))
+                    load.append(os.getloadavg()[0])
 
     def median(mode, n, what):
         return statistics.median(t[what] for t in times[mode, n])
@@ -92,7 +98,8 @@ def main(argv=None):
     w = (median("serial", n, 0) - median("serial", 1, 0)) / (n - 1)
     c = (median("serial", n, 1) - median("serial", 1, 1)) / (n - 1)
     u = c / w
-    print(f"{n} clips of {args.frames} frames, {FILTERS}, {cores} cores, medians of {args.runs} runs (range)\n")
+    print(f"{n} clips of {args.frames} frames, {FILTERS}, {cores} cores, medians of {args.runs} runs (range), "
+          f"load average {min(load):.1f}-{max(load):.1f} during the runs\n")
     print("| mode | files | wall s | CPU s | files/min | model s |")
     print("| --- | --- | --- | --- | --- | --- |")
     for mode in MODES:
@@ -100,7 +107,7 @@ def main(argv=None):
         start = median(mode, 1, 0) - w  # this mode's start-up: its one-file run less one file's work
         for count in (1, n):
             walls = [t[0] for t in times[mode, count]]
-            model = start + count * w / min(k, cores / u)
+            model = start + max(math.ceil(count / k) * w, count * c / cores)
             print(f"| {mode} | {count} | {statistics.median(walls):.2f} ({min(walls):.2f}-{max(walls):.2f}) | "
                   f"{median(mode, count, 1):.2f} | {60 * count / statistics.median(walls):.1f} | "
                   f"{model:.2f} |")

@@ -1,4 +1,5 @@
-"""Where camfx keeps what it learns between runs (generated kernels, autotuner choices) and where
+"""Where camfx keeps what it learns between runs (generated kernels, autotuner choices), what
+it fetched (models, in the data folder: unlike the cache, camfx cannot make it again) and where
 it looks for the user's settings: each platform's own folders, as platformdirs knows them."""
 import atexit
 import os
@@ -26,6 +27,20 @@ def cache_dir():
     if explicit:
         return Path(explicit)
     return Path(_dirs().user_cache_dir)
+
+
+def data_dir():
+    """``$CAMFX_DATA_DIR``, else the platform's user data folder for camfx: on Linux
+    ``$XDG_DATA_HOME/camfx`` or ``~/.local/share/camfx``, on macOS ``~/Library/Application
+    Support/camfx``, on Windows ``%LOCALAPPDATA%\\camfx``. ``camfx models fetch`` stores models
+    in ``models/`` there.
+
+    Read on every call so tests can point it at a folder of their own.
+    """
+    explicit = os.environ.get("CAMFX_DATA_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(_dirs().user_data_dir)
 
 
 def user_config_path():
@@ -68,3 +83,4 @@ def scratch_dir():
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         _scratch.append(folder)
     return _scratch[0]
+

@@ -56,6 +56,7 @@ def contract_frames():
         ("BGR 7x1", odd[40:41, 3:10].copy()), ("gray 1x7", odd_gray[3:10, 40:41].copy()),
         ("BGR 3x2", bgr[50:52, 70:73].copy()), ("gray 2x3", gray[50:53, 70:72].copy()),
         ("BGR 13x9", odd[30:39, 50:63].copy()),
+        ("BGR 160x45", bgr[10:55].copy()),  # the first one's width, another height
         ("BGR view, every 2nd row and 3rd column", bgr[1::2, ::3]),
         ("BGR view, rows reversed and cropped", odd[::-1, 5:-3]),
         ("BGR view, channels reversed", bgr[:, :, ::-1]),
@@ -163,6 +164,8 @@ def _check_class(filter_class):
     if not isinstance(name, str) or not name.isidentifier():
         raise FilterCheckError(f"{filter_class.__qualname__}: name must be an identifier a chain spec "
                                f"can use, got {name!r}")
+    if filter_class.__init__ is object.__init__:
+        return  # no parameters
     signature = inspect.signature(filter_class.__init__)
     for p in list(signature.parameters.values())[1:]:
         if p.kind is not p.KEYWORD_ONLY:

@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, number, odd_ksize
+from camfx.engine.filter import Filter, KernelPass, number, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.specialised import Separable
 
@@ -45,6 +45,7 @@ class Blur(Filter):
     """
 
     name = "blur"
+    group = "blur and sharpen"
     stateless = True  # per-thread scratch buffers only
     variants = ("separable", "generic")  # weights as constants, uint16 sums / weights from arrays
     variant = "separable"
@@ -55,11 +56,18 @@ class Blur(Filter):
         self._weights = gaussian_weights(self.ksize, self.sigma)
         # Common powers of two out of the weights ([16, 64, 96, 64, 16] -> [1, 4, 6, 4, 1]), so
         # the sums fit 16-bit lanes; the result is still OpenCV's bit-exact rounding.
-        reduced, bits = _reduce(self._weights, FRACTION_BITS)
+        reduced, bits = reduce_weights(self._weights, FRACTION_BITS)
         shift = 2 * bits
         self._separable = Separable(reduced, reduced, offset=(1 << shift) >> 1, multiplier=1, shift=shift)
 
     reference_tolerance = 0  # OpenCV's uint8 GaussianBlur is bit-exact, and so is this
+
+    kernel_note = "rounded once, at the end, in OpenCV's bit-exact fixed point"
+
+    def kernel_passes(self):
+        weights = np.asarray(self._weights)
+        return [KernelPass("vertical pass", weights[:, None], 1 / (1 << FRACTION_BITS)),
+                KernelPass("horizontal pass", weights[None, :], 1 / (1 << FRACTION_BITS))]
 
     def reference(self):
         import cv2
@@ -74,7 +82,7 @@ class Blur(Filter):
         return [kernels.separable.separable_fixed_to_u8] if self.variant == "generic" else self._separable.dispatchers()
 
 
-def _reduce(weights, bits):
+def reduce_weights(weights, bits):
     """Divide integer ``weights`` of ``bits`` fractional bits by their largest common power of two."""
     weights = [int(w) for w in weights]
     while bits > 0 and all(w % 2 == 0 for w in weights):

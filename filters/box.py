@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, odd_ksize
+from camfx.engine.filter import Filter, KernelPass, odd_ksize
 from camfx.kernels import separable_filter
 from camfx.kernels.codegen import rounded_division
 from camfx.kernels.specialised import Separable
@@ -11,6 +11,7 @@ class Box(Filter):
     """Mean over a ``ksize`` x ``ksize`` window, equal to ``cv2.blur(frame, (ksize, ksize))``."""
 
     name = "box"
+    group = "blur and sharpen"
     stateless = True  # per-thread scratch buffers only
     variants = ("running", "generic")  # running vertical sums, 16-bit / float weights from arrays
     variant = "running"
@@ -30,6 +31,13 @@ class Box(Filter):
         self._running = Separable(ones, ones, offset=offset, multiplier=multiplier, shift=shift, running=True)
 
     reference_tolerance = 0  # exact integer sums, rounded once, as OpenCV's
+
+    kernel_note = "rounded once, at the end"
+
+    def kernel_passes(self):
+        ones = np.ones(self.ksize, np.int64)
+        return [KernelPass("vertical pass", ones[:, None], 1 / self.ksize),
+                KernelPass("horizontal pass", ones[None, :], 1 / self.ksize)]
 
     def reference(self):
         import cv2

@@ -1,7 +1,12 @@
+import numpy as np
+
 from camfx import kernels
-from camfx.engine.filter import Filter
+from camfx.engine.filter import Filter, KernelPass
 from camfx.kernels import sobel_magnitude, to_gray
 from camfx.kernels.specialised import FusedEdge
+
+# Sobel's 3x3 derivative (cv2.Sobel, dx=1): a difference across, a [1, 2, 1] smoothing along.
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
 
 
 def opencv_edge(frame, dst=None):
@@ -18,12 +23,18 @@ class Edge(Filter):
     uint8, returned as three equal channels for a BGR frame."""
 
     name = "edge"
+    group = "edges"
     stateless = True  # per-thread scratch buffers only
     variants = ("fused", "twopass")  # gray + Sobel in one pass / gray frame, then Sobel
     variant = "fused"
 
     def __init__(self):
         self._fused = FusedEdge()
+
+    kernel_note = "the gradient magnitude sqrt(x**2 + y**2), rounded and saturated"
+
+    def kernel_passes(self):
+        return [KernelPass("x gradient", SOBEL_X, source="input"), KernelPass("y gradient", SOBEL_X.T, source="input")]
 
     def reference(self):
         return opencv_edge

@@ -10,6 +10,7 @@ class Emboss(Kernel):
     """Emboss, equal to ``cv2.filter2D(frame, -1, EMBOSS)``."""
 
     name = "emboss"
+    group = "stylise"
 
     def __init__(self):
         super().__init__(matrix=EMBOSS)

@@ -1,7 +1,7 @@
 import numpy as np
 
 from camfx import kernels
-from camfx.engine.filter import Filter, kernel_matrix, number
+from camfx.engine.filter import Filter, KernelPass, kernel_matrix, number
 from camfx.kernels import convolve2d
 from camfx.kernels.specialised import Direct
 
@@ -17,6 +17,7 @@ class Kernel(Filter):
     ``cv2.filter2D(frame, -1, matrix * scale, delta=offset)``."""
 
     name = "kernel"
+    group = "stylise"
     stateless = True  # per-thread scratch buffers only
     variants = ("direct", "generic")  # weights as constants / weights from an array
     variant = "direct"
@@ -37,6 +38,9 @@ class Kernel(Filter):
         else:
             self.variants = ("generic",)
             self.variant = "generic"
+
+    def kernel_passes(self):
+        return [KernelPass("kernel", np.array(self.matrix), self.scale, self.offset)]
 
     def reference(self):
         import cv2

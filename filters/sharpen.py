@@ -10,6 +10,7 @@ class Sharpen(Kernel):
     """Sharpen, equal to ``cv2.filter2D(frame, -1, SHARPEN)``."""
 
     name = "sharpen"
+    group = "blur and sharpen"
 
     def __init__(self):
         super().__init__(matrix=SHARPEN)

@@ -13,16 +13,40 @@ from camfx.live.demo import DemoScene
 from camfx.live.sources import VideoFile
 
 
+# The suite's own data folder: models are read from here, never from the user's data folder.
+# Put them here the way the README says (.ci/run does the same):
+#     CAMFX_DATA_DIR=tests/.camfx-data camfx models fetch
+TEST_DATA_DIR = Path(__file__).parent / ".camfx-data"
+FETCH_FOR_TESTS = "CAMFX_DATA_DIR=tests/.camfx-data camfx models fetch"
+
+
 def pytest_configure(config):
     """Keep the suite out of the user's own folders: camfx's cache (generated kernels, autotuner
     choices) goes to pytest's cache folder in this checkout, kept between runs so kernels
     compile once; the per-user config folder is an empty one there, and $CAMFX_CONFIG is
-    unset, so no user's settings change what the tests see. Subprocesses inherit all three."""
+    unset, so no user's settings change what the tests see; and the data folder (models) is the
+    suite's own. Subprocesses inherit them all."""
     os.environ["CAMFX_CACHE_DIR"] = str(config.cache.mkdir("camfx-cache"))
     user_config = str(config.cache.mkdir("camfx-user-config"))
     os.environ["XDG_CONFIG_HOME"] = user_config  # platformdirs on Linux and macOS
     os.environ["WIN_PD_OVERRIDE_LOCAL_APPDATA"] = user_config  # and on Windows
     os.environ.pop("CAMFX_CONFIG", None)
+    os.environ["CAMFX_DATA_DIR"] = str(TEST_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def models_fetched():
+    """The suite's data folder, holding every model camfx knows. Without them the tests that
+    need them are skipped, saying how to fetch them, unless CAMFX_REQUIRE_MODELS=1 (as on CI)
+    makes that a failure."""
+    from camfx import models
+    missing = [name for name in models.MODELS if models.find(name).state != "ok"]
+    if missing:
+        message = f"models {', '.join(missing)} not in {TEST_DATA_DIR}; run: {FETCH_FOR_TESTS}"
+        if os.environ.get("CAMFX_REQUIRE_MODELS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return TEST_DATA_DIR
 
 
 CLIP_FRAMES = 36
@@ -87,3 +111,35 @@ def example_plugin_site(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--target", str(target), str(EXAMPLE_PLUGIN)], check=True)
     return target
+
+
+def write_cube(path, size, mapping, domain=(0.0, 1.0), title="camfx test"):
+    """Write a 3-D LUT in .cube format: ``mapping(r, g, b) -> (r, g, b)`` on arrays of inputs
+    from ``domain``, sampled on a ``size``-point lattice (red fastest, then green, then blue)."""
+    steps = np.linspace(domain[0], domain[1], size)
+    b, g, r = np.meshgrid(steps, steps, steps, indexing="ij")
+    rows = np.stack([np.ravel(c) for c in mapping(r, g, b)], axis=1)
+    lines = [f'TITLE "{title}"', f"LUT_3D_SIZE {size}"]
+    if tuple(domain) != (0.0, 1.0):
+        lines += [f"DOMAIN_MIN {domain[0]} {domain[0]} {domain[0]}", f"DOMAIN_MAX {domain[1]} {domain[1]} {domain[1]}"]
+    lines += ["# red changes fastest"] + [f"{x:.7f} {y:.7f} {z:.7f}" for x, y, z in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def curve(r, g, b):
+    """A non-linear colour map for LUT tests: each channel bent its own way, the others mixed in."""
+    return (np.clip(r * r * 0.9 + 0.1 * b, 0, 1), np.sqrt(g), np.clip(0.5 - 0.5 * np.cos(np.pi * b) + 0.05 * r, 0, 1))
+
+
+@pytest.fixture(scope="session")
+def cube_files(tmp_path_factory):
+    """.cube files: the identity, a channel rotation (r, g, b -> g, b, r), a non-linear map at
+    size 33, and the identity over the domain 0-2 (inputs read as half their value)."""
+    folder = tmp_path_factory.mktemp("luts")
+    return {
+        "identity": write_cube(folder / "identity.cube", 17, lambda r, g, b: (r, g, b)),
+        "rotation": write_cube(folder / "rotation.cube", 5, lambda r, g, b: (g, b, r)),
+        "curve": write_cube(folder / "curve.cube", 33, curve),
+        "domain": write_cube(folder / "domain.cube", 9, lambda r, g, b: (r, g, b), domain=(0.0, 2.0)),
+    }

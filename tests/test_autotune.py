@@ -136,3 +136,13 @@ def test_a_first_tuning_is_announced_and_a_remembered_one_is_not(tmp_path, recor
         autotune(camfx.parse_chain("blur, emboss"), frame, clock=CountingClock(), runs=1,
                  cache_path=tmp_path / "a.json", announce=said.append)
     assert said == ["tuning the chain for 320x240 frames (first run: compiles and times each variant, a few seconds)..."]
+
+
+def test_a_filter_that_has_gained_variants_since_its_choice_was_remembered_is_timed_again(tmp_path, recorded_frames):
+    chain = camfx.parse_chain("emboss")
+    frame = recorded_frames[0]
+    cache = tmp_path / "a.json"
+    cache.write_text(json.dumps({choice_key(chain, frame.shape, _threads()): {"steps": [{"variant": None, "threads": 1}],
+                                                                             "seconds": [0.0]}}))
+    choice = autotune(chain, frame, clock=CountingClock(), runs=1, cache_path=cache)
+    assert choice["timed"] and choice["steps"][0]["variant"] in ("direct", "generic")

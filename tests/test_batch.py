@@ -167,6 +167,7 @@ def test_a_rerun_skips_finished_files_retries_failed_ones_and_force_redoes_all(c
     broken = tmp_path / "broken.mkv"
     broken.write_text("not a video yet")
     out = tmp_path / "out"
+    out.mkdir()  # several inputs go to a folder
     inputs = [*clips[:2], broken]
     result, log = batch(inputs, out, spec("emboss", plugins), **where)
     assert result.done == 2 and [f.path for f in result.failures] == [broken]
@@ -199,6 +200,7 @@ def test_force_redoes_finished_files(clips, plugins, tmp_path):
 def test_a_task_whose_worker_is_killed_mid_file_is_retried_and_finished(clips, plugins, serial, where, tmp_path):
     marker = tmp_path / "killed-once"
     out = tmp_path / "out"
+    out.mkdir()  # several inputs go to a folder
     chain = spec(f"die(at=3, width=80, marker={str(marker)!r}), emboss", plugins)  # clip1 is 80 wide
     result, log = batch(clips, out, chain, retries=2, **where)
     assert marker.exists(), "the worker was not killed"
@@ -224,7 +226,7 @@ def test_bad_files_are_reported_while_the_others_finish(clips, plugins, where, t
     text = tmp_path / "text.mkv"
     text.write_text("this is not a video\n")
     missing = tmp_path / "missing.mkv"
-    result, log = batch([clips[0], text, missing, clips[1]], tmp_path / "out", spec("emboss", plugins), **where)
+    result, log = batch([clips[0], text, missing, clips[1]], f"{tmp_path}/out/", spec("emboss", plugins), **where)
     assert result.done == 2 and {f.path.name for f in result.failures} == {"text.mkv", "missing.mkv"}
     reasons = {f.path.name: f.reason for f in result.failures}
     assert reasons["text.mkv"].startswith(f"{text}: not a readable video file")
@@ -244,6 +246,7 @@ def test_ctrl_c_cancels_the_batch_leaving_nothing_partial(clips, plugins, tmp_pa
         os.link(clip, tmp_path / f"again{i}.mkv")
     inputs = [str(c) for c in clips] + [f"again{i}.mkv" for i in range(3)]
     out = tmp_path / "out"
+    out.mkdir()  # several inputs go to a folder
     process = subprocess.Popen([sys.executable, "-m", "camfx", "process", *inputs, "-o", str(out), "--filters",
                                 "slow(ms=150), emboss", *mode.split()], cwd=tmp_path, start_new_session=True,
                                stderr=subprocess.PIPE, text=True)

@@ -162,8 +162,8 @@ def test_file_is_paced_at_its_own_rate_and_ends(clip_path):
 
 
 def test_file_drops_frames_rather_than_slowing_down_when_processing_falls_behind(clip_path):
-    start = time.monotonic()
     with Capture(lambda: VideoFile(clip_path)) as capture:
+        start = time.monotonic()
         taken = 0
         while capture.state != ENDED or capture._has_new():
             if capture.get(timeout=0.05) is not None:

@@ -25,6 +25,23 @@ def test_filters_lists_every_filter_with_parameters_and_origin(tmp_path):
     assert result.returncode == 1  # a broken plugin is reported, and the listing still completes
 
 
+def test_filters_are_listed_in_groups():
+    from camfx.app.filters import GROUPS
+    result = camfx("filters")
+    assert result.returncode == 0
+    headings = [line[:-1] for line in result.stdout.splitlines() if line and not line.startswith(" ")]
+    assert headings == list(GROUPS)  # every built-in has one of the five groups; they come in order
+    sections = dict(zip(headings, result.stdout.split("\n\n")))
+    expected = {"blur and sharpen": ["blur", "box", "sharpen", "unsharp", "motion_blur", "median", "bilateral"],
+                "edges": ["edge", "laplacian", "scharr", "prewitt"],
+                "colour": ["gray", "invert", "adjust", "gamma", "sepia", "lut"],
+                "stylise": ["emboss", "flip", "vignette", "pixelate", "posterize", "cartoon", "kernel"],
+                "composite": ["chroma_key"]}
+    for group, names in expected.items():
+        listed = [line.split()[0] for line in sections[group].splitlines()[1:] if line.startswith("  ") and line[2] != " "]
+        assert set(names) <= set(listed), group
+
+
 def test_bad_config_is_one_line_and_a_non_zero_exit(tmp_path):
     (tmp_path / "bad.toml").write_text("[capture]\nwidht = 3\n")
     result = camfx("filters", "--config", str(tmp_path / "bad.toml"))
@@ -88,7 +105,7 @@ def test_a_demo_size_that_cannot_fit_in_memory_is_one_line():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: blur, box, "),
+    ("blurr", r"unknown filter 'blurr' \(did you mean 'blur'\?\); available: adjust, background, bilateral, blur, box, "),
     ("embos,edge", r"unknown filter 'embos' \(did you mean 'emboss'\?\)"),
     ("blur(ksze=3)", r"blur has no parameter 'ksze' \(did you mean 'ksize'\?\); its parameters: ksize, sigma"),
     ("zebra", r"unknown filter 'zebra'; available"),  # nothing close: no guess

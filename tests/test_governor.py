@@ -62,3 +62,31 @@ def test_strict_keeps_full_size():
 def test_target_must_be_positive():
     with pytest.raises(ValueError, match="target_fps must be positive, got 0"):
         Governor(0)
+
+
+def simulate_economy(governor, cost, saving, frames, seed=0):
+    """A chain costing ``cost(i)`` s at full work and size, whose one economy takes ``saving``
+    (a share) off its time; return (economy level, scale) for every frame."""
+    rng = np.random.default_rng(seed)
+    used = []
+    for i in range(frames):
+        used.append((governor.economy, governor.scale))
+        seconds = cost(i) * (1 - saving * governor.economy) * governor.scale ** 2
+        governor.update(seconds * (1 + 0.05 * rng.standard_normal()))
+    return used
+
+
+def test_a_filter_economises_before_the_frame_shrinks_and_it_says_so():
+    governor = Governor(TARGET_FPS, economies=["background: mask every other frame"])
+    used = simulate_economy(governor, lambda i: 1.3 * BUDGET, 0.4, 1000)  # 0.78 of the budget economising
+    assert used[-1] == (1, 1.0)  # the economy was enough: full size
+    assert sum(a != b for a, b in zip(used, used[1:])) == 1
+    assert governor.state == "background: mask every other frame to hold the frame rate"
+
+
+def test_it_shrinks_the_frame_when_the_economy_is_not_enough_and_undoes_both_when_the_load_goes():
+    governor = Governor(TARGET_FPS, economies=["background: mask every other frame"])
+    used = simulate_economy(governor, lambda i: 2.0 * BUDGET if i < 400 else 0.3 * BUDGET, 0.4, 2000)
+    rungs = [rung for rung, before in zip(used, [None] + used) if rung != before]
+    assert rungs[:3] == [(0, 1.0), (1, 1.0), (1, 0.85)]  # economy first, then a smaller frame
+    assert used[-1] == (0, 1.0)  # back to the full work, predicted from the economy's measured effect

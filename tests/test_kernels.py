@@ -170,3 +170,23 @@ def test_docstring_examples_hold():
     import camfx.kernels
     result = doctest.testmod(camfx.kernels)
     assert result.attempted >= 1 and result.failed == 0
+
+
+def test_matte_composite_against_opencv_resize_and_a_blend():
+    """The composite resizes the mask and the background to the frame as cv2.resize does
+    (INTER_LINEAR), then blends through the smoothstep of the mask."""
+    from camfx.kernels import matte
+    frame = RNG.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    back = RNG.integers(0, 256, (9, 13, 3), dtype=np.uint8)
+    mask = RNG.random((6, 8)).astype(np.float32)
+    rows_mask = cv2.resize(cv2.merge([mask] * 3), (53, 6), interpolation=cv2.INTER_LINEAR).reshape(6, -1)
+    rows_back = cv2.resize(back, (53, 9), interpolation=cv2.INTER_LINEAR).reshape(9, -1)
+    out = np.empty_like(frame)
+    matte.composite(frame.reshape(37, -1), rows_mask, matte.bilinear_table(37, 6), rows_back,
+                    matte.bilinear_table(37, 9), 0.4, 0.9, 3, out.reshape(37, -1))
+    t = np.clip((cv2.resize(mask, (53, 37), interpolation=cv2.INTER_LINEAR) - 0.4) / 0.5, 0, 1)[..., None]
+    alpha = t * t * (3 - 2 * t)
+    background = cv2.resize(back, (53, 37), interpolation=cv2.INTER_LINEAR).astype(np.float64)
+    expected = background + alpha * (frame - background)
+    # cv2's uint8 resize rounds its weights to 11 bits; the rest is float arithmetic.
+    assert np.abs(out - expected).max() <= 1.5

@@ -296,6 +296,31 @@ def test_governor_scales_the_chain_down_to_hold_the_frame_rate(clip_path):
     assert all(shown.shape == (240, 320, 3) for shown in window.shown)  # shown at full size
 
 
+class Economical(Filter):
+    """Takes 60 ms per frame, 20 ms economising (say, a mask every other frame)."""
+    name = "economical"
+    economies = ("cheaper",)
+
+    def apply(self, frame):
+        time.sleep(0.02 if self.economy else 0.06)
+        return frame
+
+
+def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path, capsys):
+    from camfx.live.governor import Governor
+
+    registry = Registry([Plugin("economical", "test", lambda: Economical)])
+    chain = camfx.parse_chain("economical", registry)
+    governor = Governor(30, economies=chain.economies, patience=3)
+    window = ScriptedWindow()
+    with Capture(lambda: VideoFile(clip_path)) as capture:
+        loop = with_window(LiveLoop(capture, chain, governor=governor), window)
+        loop.run()
+    assert chain.filters[0].economy == 1 and governor.scale == 1.0  # the economy was enough
+    assert loop.status()["governor"] == "economical: cheaper to hold the frame rate"
+    assert "camfx: governor: economical: cheaper to hold the frame rate\n" in capsys.readouterr().err
+
+
 def test_frames_dropped_before_the_loop_starts_are_not_counted(recorded_frames):
     with Capture(camera_opener_for(ClipCamera(recorded_frames * 4, fps=200))) as capture:
         wait_until(lambda: capture.dropped > 10)  # the camera runs on while the app gets ready

@@ -598,3 +598,19 @@ def test_requests_from_other_sites_are_refused():
             socket_ = await client.ws_connect("/api/events", headers={"Origin": own})
             await socket_.close()
     run(test())
+
+
+def test_the_background_filter_is_served_like_any_other_and_refused_in_one_line_without_its_model(
+        models_fetched, monkeypatch):
+    async def test():
+        async with serving() as (client, _, pump):
+            response = await client.put("/api/chain", json={"filters": "background(mode='color', color=[0, 160, 0])"})
+            assert response.status == 200, await response.text()
+            green = np.full_like(IMAGE, (0, 160, 0))  # nobody in the demo scene: all background
+            await picture_becomes(client, green, camfx.parse_chain(START)(IMAGE))
+            monkeypatch.setenv("CAMFX_DATA_DIR", "/nonexistent")
+            refused = await client.put("/api/chain", json={"filters": "background"})
+            assert refused.status == 400
+            assert "camfx models fetch" in (await refused.json())["error"]
+            assert repr(pump.chain).startswith("background(mode='color'")
+    run(test())

@@ -26,8 +26,10 @@ def test_every_variant_matches_opencv_on_recorded_frames(name, params, variant, 
         assert_close(out, expected, f.reference_tolerance)
 
 
-def test_every_built_in_has_variants_and_refuses_unknown_ones():
+def test_every_built_in_convolution_has_variants_and_refuses_unknown_ones():
     for name, params in CASES:
+        if name not in ("blur", "box", "emboss", "sharpen", "edge", "kernel", "motion_blur"):
+            continue
         f = REGISTRY.create(name, params)
         assert f.variants and f.variant == f.variants[0]
         with pytest.raises(ValueError, match=f"{name}: unknown variant 'turbo'; available: "):

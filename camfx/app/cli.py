@@ -5,10 +5,10 @@ import os
 import sys
 
 from ..errors import CamfxError
-from . import bench, cameras, config_cmd, filters, live, outputs, process, serve
+from . import bench, cameras, config_cmd, explain, filters, live, models, outputs, process, serve
 
 # Each module has add_parser(subparsers), which sets ``run`` to the function the command calls.
-COMMANDS = (filters, live, outputs, process, serve, bench, cameras, config_cmd)
+COMMANDS = (filters, live, outputs, process, serve, bench, explain, cameras, config_cmd, models)
 
 
 def make_parser():

@@ -3,7 +3,7 @@ from ..engine.chain import parse_chain
 from ..engine.registry import Registry
 from .config import load_config
 
-__all__ = ["add_config_option", "build_chain", "build_registry", "load_config", "override"]
+__all__ = ["add_config_option", "build_chain", "build_registry", "configure_models", "load_config", "override"]
 
 
 def add_config_option(parser):
@@ -13,8 +13,16 @@ def add_config_option(parser):
 
 
 def build_registry(config):
-    """The registry of installed plugins plus the config's local plugins and named kernels."""
+    """The registry of installed plugins plus the config's local plugins and named kernels (and
+    the model files the config names, for the filters that load models)."""
+    configure_models(config)
     return Registry.discover(config["plugins"], config["kernels"], config.plugin_dirs)
+
+
+def configure_models(config):
+    """Use the model files named in the config's ``[models]``."""
+    from .. import models
+    models.configure(config["models"])
 
 
 def build_chain(args, config, registry=None):

@@ -71,7 +71,7 @@ SCHEMA = {
     },
 }
 # Sections whose keys are names the user chooses.
-FREE_SECTIONS = ("plugins", "kernels")
+FREE_SECTIONS = ("plugins", "kernels", "models")
 KERNEL_KEYS = {"matrix": (list,), "scale": (int, float), "offset": (int, float)}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list", bool: "true or false", dict: "a table"}
 
@@ -168,6 +168,8 @@ def _read_into(config, role, path, data=None, how=""):
     for section, values in checked.items():
         if section == "plugins":
             config.plugin_dirs.update(dict.fromkeys(values, path.resolve().parent))
+        elif section == "models":  # model files are relative to the file that names them
+            values = {name: str(path.resolve().parent / os.path.expanduser(file)) for name, file in values.items()}
         config.sections[section].update(values)
     config.lookup.append((role, path, "read" + how))
 
@@ -185,6 +187,8 @@ def _check(data, path):
             where = f"{section}.{key}"
             if section == "plugins":
                 _check_type(path, where, value, (str,))
+            elif section == "models":
+                _check_model(path, where, key, value)
             elif section == "kernels":
                 _check_kernel(path, where, value)
             elif key not in SCHEMA[section]:
@@ -201,6 +205,13 @@ def _check_type(path, where, value, types):
         raise ConfigError(f"{path}: {where} must be {expected}, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):  # TOML has nan and inf
         raise ConfigError(f"{path}: {where} must be a finite number, got {value!r}")
+
+
+def _check_model(path, where, name, value):
+    from ..models import MODELS
+    if name not in MODELS:
+        raise ConfigError(f"{path}: unknown model {where!r}; known: {', '.join(MODELS)}")
+    _check_type(path, where, value, (str,))
 
 
 def _check_kernel(path, where, table):

@@ -16,22 +16,37 @@ def add_parser(commands):
     warmup.set_defaults(run=cmd_warmup)
 
 
+# The headings of `camfx filters`, in order; a filter names its own (``Filter.group``), and one
+# that names none, or another, is listed under "other".
+GROUPS = ("blur and sharpen", "edges", "colour", "stylise", "composite")
+OTHER = "other"
+
+
 def cmd_filters(args):
     config = load_config(args.config)
     registry = build_registry(config)
+    groups = {group: [] for group in (*GROUPS, OTHER)}
     failed = 0
     for name in registry.names():
         try:
             cls = registry.get(name)
         except CamfxError as error:
             failed += 1
-            print(f"{name:<12} FAILED: {error}")
+            groups[OTHER].append([f"{name:<12} FAILED: {error}"])
             continue
         params = ", ".join(_describe(p) for p in cls.parameters()) or "no parameters"
         summary = plain_text(" ".join((cls.__doc__ or "").strip().split("\n\n")[0].split()))
-        print(f"{name:<12} {params}")
-        print(f"{'':<12} {summary}")
-        print(f"{'':<12} from {registry.origin(name)}")
+        group = cls.group if cls.group in GROUPS else OTHER
+        groups[group].append([f"{name:<12} {params}", f"{'':<12} {summary}", f"{'':<12} from {registry.origin(name)}"])
+    first = True
+    for group, entries in groups.items():
+        if not entries:
+            continue
+        print(("" if first else "\n") + f"{group}:")
+        first = False
+        for lines in entries:
+            for line in lines:
+                print(f"  {line}")
     return 1 if failed else 0
 
 

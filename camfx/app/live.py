@@ -65,7 +65,7 @@ def cmd_live(args):
     capture = open_capture(capture_settings, live, chain)
     try:
         source = capture.source
-        governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+        governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
         with contextlib.ExitStack() as opened:  # the sinks opened so far are closed if a later one fails
             sinks = [opened.enter_context(open_sink(spec, source.size, capture.fps, args.overwrite))
                      for spec in specs if spec.kind in ("vcam", "y4m")]

@@ -11,15 +11,22 @@ PRESETS = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 def add_parser(commands):
     process = commands.add_parser("process", help="filter video files, keeping every frame, the timing and the audio")
     process.add_argument("inputs", nargs="+", metavar="INPUT",
-                         help="video files to filter; @LIST reads more from a text file, one path a line")
+                         help="video files, images, or image sequences such as img_%%04d.png (25 fps), to "
+                              "filter; @LIST reads more from a text file, one path a line")
     process.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                         help="output file (one input) or directory (several inputs; DIR/NAME.mp4)")
+                         help="output file (one input), or folder: a path ending in / or an existing folder "
+                              "(FOLDER/NAME.mp4 for each input)")
     process.add_argument("--filters", metavar="SPEC", help="filter chain (default: the config's [chain])")
     process.add_argument("--codec", default="h264", choices=["h264", "hevc"], help="video codec (default: h264)")
     process.add_argument("--crf", type=int, default=23, metavar="N", help="quality, 0-51, lower is better (default: 23)")
     process.add_argument("--preset", default="medium", choices=PRESETS, metavar="NAME",
                          help="encoder speed preset, ultrafast to placebo (default: medium)")
     process.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    process.add_argument("--background", default="black", metavar="COLOUR",
+                         help="what transparent pixels become: black, white, gray, green, blue, red or #rrggbb "
+                              "(default: black)")
+    process.add_argument("--deinterlace", action="store_true",
+                         help="deinterlace interlaced video before filtering (FFmpeg's bwdif)")
     where = process.add_mutually_exclusive_group()
     where.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="files processed at once, in N worker processes sharing this machine's cores (default: 1)")
@@ -44,7 +51,8 @@ def cmd_process(args):
     config = load_config(args.config)
     spec = args.filters if args.filters is not None else config["chain"]["filters"]
     chain = ChainSpec(spec, dict(config["plugins"]), dict(config["kernels"]), str(config.base_dir.resolve()))
-    settings = Settings(codec=args.codec, crf=args.crf, preset=args.preset, overwrite=args.overwrite)
+    settings = Settings(codec=args.codec, crf=args.crf, preset=args.preset, overwrite=args.overwrite,
+                        background=args.background, deinterlace=args.deinterlace)
     result = process_batch(expand_inputs(args.inputs), args.output, chain, settings, jobs=args.jobs,
                            cluster=args.cluster, retries=args.retries, manifest=args.manifest, force=args.force)
     return result.exit_code

@@ -58,7 +58,7 @@ def cmd_serve(args):
         listening.close()
         raise
     try:
-        governor = Governor(live["target_fps"] or capture.fps, strict=live["strict"])
+        governor = Governor(live["target_fps"] or capture.fps, economies=chain.economies, strict=live["strict"])
         loop = LiveLoop(capture, chain, inputs=file_inputs(capture_settings["source"]),
                         output_dir=live["output_dir"], governor=governor, registry=registry)
         loop.add_output(stream)

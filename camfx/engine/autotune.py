@@ -77,7 +77,7 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
     if not retune and _fits(remembered, chain):
         _apply(chain, remembered["steps"])
         return {**remembered, "timed": False}
-    if announce is not None:
+    if announce is not None and any(f.stateless for f in chain.filters):  # others are not timed
         announce(f"tuning the chain for {frame.shape[1]}x{frame.shape[0]} frames "
                  "(first run: compiles and times each variant, a few seconds)...")
     choice = _time_steps(chain, frame, threads, runs, clock)
@@ -140,7 +140,9 @@ def _fits(entry, chain):
     try:
         steps = entry["steps"]
         return len(steps) == len(chain.filters) and all(
-            (s["variant"] is None or s["variant"] in f.variants)
+            # (no variant is remembered only for a filter that has none to choose, or is not
+            # timed: a filter that has gained variants since is timed again)
+            ((s["variant"] is None and (not f.variants or not f.stateless)) or s["variant"] in f.variants)
             and isinstance(s["threads"], int) and 1 <= s["threads"] <= numba.config.NUMBA_NUM_THREADS
             for s, f in zip(steps, chain.filters))
     except (TypeError, KeyError):

@@ -9,7 +9,7 @@ import numba
 import numpy as np
 
 from ..errors import CamfxError, PluginError
-from .filter import apply_into, check_frame, check_result
+from .filter import Filter, apply_into, check_frame, check_result
 from .registry import origin_of
 from ..kernels.scratch import scratch
 
@@ -124,11 +124,29 @@ class Chain:
 
     def warm(self, frame):
         """Run each filter once on ``frame`` (a blank one of the right size will do), so that the
-        first real frame does not wait for kernels to load. Filters that are not ``stateless``
-        are left out: what they remember must start with the first real frame."""
+        first real frame does not wait for kernels to load. A filter that is not ``stateless``
+        is run only if it can :meth:`~camfx.Filter.reset` afterwards (what it remembers must
+        start with the first real frame); otherwise it is left out."""
         for f in self.filters:
             if f.stateless:
                 f(frame)
+            elif type(f).reset is not Filter.reset:
+                f(frame)
+                f.reset()
+
+    @property
+    def economies(self):
+        """The cheaper ways of working the chain's filters offer, in chain order, each as
+        ``"filter: what"`` (see :attr:`camfx.Filter.economies`)."""
+        return [f"{f.name}: {what}" for f in self.filters for what in f.economies]
+
+    def economize(self, level):
+        """Apply the first ``level`` of :attr:`economies` (and undo the rest)."""
+        for f in self.filters:
+            take = min(level, len(f.economies))
+            if f.economies and f.economy != take:
+                f.economize(take)
+            level -= take
 
     def toggle(self, index):
         """Switch the filter at ``index`` on or off; return its new state."""

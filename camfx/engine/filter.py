@@ -3,10 +3,25 @@
 import functools
 import inspect
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import CamfxError
+
+
+class KernelPass(NamedTuple):
+    """One convolution a filter does, as ``camfx explain`` shows it: ``matrix`` (2-D, correlated
+    as ``cv2.filter2D`` does, anchor at ``(rows // 2, columns // 2)``) times ``scale``, plus
+    ``offset``. ``source`` says what it applies to: ``"previous"``, the result of the pass
+    before it (the filter's input for the first: separable filters); ``"input"``, the filter's
+    input (one of several gradients, combined after)."""
+
+    label: str
+    matrix: np.ndarray
+    scale: float = 1.0
+    offset: float = 0.0
+    source: str = "previous"
 
 
 class Filter:
@@ -26,19 +41,29 @@ class Filter:
     ``stateless = True`` promises that each output depends on its own frame alone and that
     ``apply`` may run in two threads at once (keep scratch memory per call or per thread). It
     lets ``camfx process`` encode a long video as two halves at once; a chain with any filter
-    that remembers earlier frames (the default, as the safe guess) is run in one pass.
+    that remembers earlier frames (the default, as the safe guess) is run in one pass. Such a
+    filter may override :meth:`reset`, so that it can be warmed up (and checked) on frames of
+    its own and then start afresh.
+
+    ``economies`` names cheaper ways of working, mildest first (say, "mask every other frame"),
+    that the live governor may ask for with :meth:`economize` before it shrinks the frames.
 
     :meth:`reference` names an independent implementation of the same picture (OpenCV's, for
     the built-ins), within ``reference_tolerance`` levels per pixel: the one statement of what
     the filter computes, which :func:`camfx.testing.check_filter` checks and ``camfx bench``
-    times against.
+    times against (unless ``counterpart`` is False: a definition in NumPy, where OpenCV has no
+    such filter, is checked but not timed).
     """
 
     name = ""
+    group = ""  # where `camfx filters` lists it: one of app.filters.GROUPS ("" lists it under "other")
     variants = ()
     variant = None
     stateless = False
+    economies = ()
+    economy = 0
     reference_tolerance = 1
+    counterpart = True  # reference() is OpenCV's route to the picture, for camfx bench to time against
 
     def __call__(self, frame, *, out=None):
         frame = check_frame(frame)
@@ -53,10 +78,28 @@ class Filter:
         given, is an array of the frame's shape the reference may write into (for timing)."""
         return None
 
+    def kernel_passes(self):
+        """The convolutions this filter does, as a list of :class:`KernelPass`, on a gray frame
+        (``camfx explain`` draws them); None for a filter that is not a convolution."""
+        return None
+
+    kernel_note = "rounded and saturated to 0-255"  # what the filter does after its passes
+
     def compiled(self):
         """The numba functions ``apply`` will call with the current variant (so a chain can say
         it is compiling before a cold start, rather than look hung)."""
         return []
+
+    def reset(self):
+        """Forget what earlier frames left behind: the next frame is filtered as if it were the
+        first. Filters that remember frames override this; the default does nothing."""
+
+    def economize(self, level):
+        """Work more cheaply: level 0 is the full work, level ``i`` the first ``i`` of
+        :attr:`economies` at once."""
+        if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= len(self.economies):
+            raise ValueError(f"{self.name}: economy level must be 0-{len(self.economies)}, got {level!r}")
+        self.economy = level
 
     def use(self, variant):
         """Switch to the implementation named ``variant`` (one of ``variants``)."""

@@ -266,6 +266,9 @@ def process_batch(inputs, output, chain, settings=Settings(), *, jobs=1, cluster
     if force:
         settings = replace(settings, overwrite=True)
     encoding = {"codec": settings.codec, "crf": settings.crf, "preset": settings.preset}
+    # What else changes the pictures, when not the default (so that older records still match).
+    encoding.update({key: getattr(settings, key) for key in ("background", "deinterlace")
+                     if getattr(settings, key) != getattr(Settings, key)})
     manifest_path = manifest if manifest is not None else Path(output) / FILE_NAME if into_folder else None
 
     clashes = _inputs_at_outputs(pairs)

@@ -121,6 +121,10 @@ class DaskExecutor:
         kind, index, *payload = event
         if kind == "start":
             self._where[index] = payload[0]
+        if kind == "end":
+            future = self._futures.pop(index, None)
+            if future is not None:
+                future.cancel()  # the result is in: Dask need not keep it (nor compute it again)
         if kind != "done":
             return event
         future = payload[0]
@@ -178,9 +182,13 @@ def run_task(job, budgets, topic, stop_name):
 
     report("start", job.index, worker.address)
     try:
-        return run_job(job, WorkerProgress(job.index, report, stop.is_set), worker.address)
+        result = run_job(job, WorkerProgress(job.index, report, stop.is_set), worker.address)
     except KeyboardInterrupt:
         return {"status": "cancelled"}
+    # Also as an event, which reaches the coordinator even if this worker dies before the
+    # coordinator fetched the task's result (Dask would then run the task again).
+    report("end", job.index, result)
+    return result
 
 
 def _worker_facts():

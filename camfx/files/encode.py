@@ -19,7 +19,7 @@ import numpy as np
 from . import parts
 from .pipeline import Pipeline
 from ..frame import Frame
-from .video import InputVideo, OutputVideo
+from .video import OutputVideo, number_frames
 
 # Splitting pays for a second decoder and encoder starting up, and one more keyframe: only
 # worth it for videos of at least this many frames per half (10 s at 30 fps).
@@ -71,6 +71,7 @@ class SecondHalf:
         self._error = None
         self.failed = threading.Event()  # the first half may stop early: the file will not be written
         self._frames, self._used, self._closed = 0, False, False
+        self._held, self._kinds = [], set()
         self._thread = threading.Thread(target=self._run, name="camfx-second-half", daemon=True)
 
     @classmethod
@@ -78,14 +79,19 @@ class SecondHalf:
         """Start the second half of ``video`` (whose first half goes to the OutputVideo
         ``first``), or return None when splitting does not pay or would not be exact: a short
         video, one core, a filter that is not ``stateless`` (it may remember earlier frames),
-        or an encoder whose stream headers differ from the first half's. One core means fewer
-        than two in ``settings.threads`` (a worker of several on one machine) or in the machine."""
+        or an encoder whose stream headers differ from the first half's, or deinterlacing. One
+        core means fewer than two in ``settings.threads`` (a worker of several on one machine) or
+        in the machine."""
         frames = video.frame_count or 0
         if frames < 2 * MIN_FRAMES_PER_HALF or (settings.threads or os.cpu_count() or 1) < 2:
             return None
         if not all(f.stateless for f in chain):
             return None
-        second = InputVideo(video.path)
+        if video.deinterlace:
+            # bwdif looks at the frames either side of each one: the second half's first frame
+            # would lack the one before it, and the first half's last the one after it.
+            return None
+        second = video.reopen()
         temp = out = None
         try:
             middle = video.start_time + frames / float(video.rate) / 2
@@ -112,9 +118,17 @@ class SecondHalf:
         self._frames += 1
         self._progress.update()
 
+    def _hold(self, message):
+        """Keep a warning of this half until the first half is done: it is then given unless the
+        first half gave one of its kind (a size change or transparency seen in both halves is
+        one warning, at its first frame)."""
+        kinds = self._video.picture.said - self._kinds
+        self._kinds |= kinds
+        self._held.append((message, kinds))
+
     def _run(self):
         try:
-            encode(self._video.items(self._progress.warn, start=self.start), self._chain, self._out, self._count,
+            encode(self._video.items(self._hold, start=self.start), self._chain, self._out, self._count,
                    self._stop)
             if not self._stop.is_set():
                 self._out.finish()
@@ -122,10 +136,14 @@ class SecondHalf:
             self._error = error
             self.failed.set()
 
-    def packets(self):
+    def packets(self, first):
         """Wait for the second half and return its video packets, an iterator; its error, if
-        any, is raised here."""
+        any, is raised here. Its warnings are given now, less those of a kind the first half
+        (the InputVideo ``first``) gave."""
         self._thread.join()
+        for message, kinds in self._held:
+            if not kinds & first.picture.said:
+                self._progress.warn(number_frames(message, first.frames_read))
         if self._error is not None:
             raise self._error
         self._used = True

@@ -9,6 +9,7 @@ complete.
 import ctypes
 import ctypes.util
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from ..errors import CamfxError, PluginError
 from . import parts
 from .encode import SecondHalf, encode, prepare
+from .picture import DEFAULT_BACKGROUND, parse_background
 from .progress import Progress
 from .video import DEFAULT_CRF, DEFAULT_PRESET, InputVideo, OutputVideo, output_format
 
@@ -36,10 +38,13 @@ class Settings:
     preset: str = DEFAULT_PRESET
     overwrite: bool = False
     threads: int | None = None
+    background: str = DEFAULT_BACKGROUND  # what transparent pixels become (a name or #rrggbb)
+    deinterlace: bool = False
 
     def __post_init__(self):
         if isinstance(self.crf, bool) or not isinstance(self.crf, int) or not 0 <= self.crf <= 51:
             raise CamfxError(f"crf must be an integer from 0 (lossless) to 51, got {self.crf!r}")
+        parse_background(self.background)
 
 
 def tune_for_throughput():
@@ -69,26 +74,37 @@ _M_MMAP_THRESHOLD = -3
 def plan(inputs, output):
     """Pair every input with its output path.
 
-    One input and ``output`` a file (or an existing directory), or several inputs and ``output`` a
-    directory (created if missing), where each output is named after its input with ``.mp4``.
-    Two inputs that would write the same output are refused.
+    ``output`` is a folder when it ends in ``/`` or is an existing folder, and each output is
+    then ``FOLDER/NAME.mp4``, named after its input (an image sequence ``img_%04d.png`` gives
+    ``img.mp4``); otherwise it is a file, which takes exactly one input. Several inputs and a
+    file are refused, as are two inputs that would write the same output.
     """
     inputs = [Path(p) for p in inputs]
+    text = str(output)
     output = Path(output)
     if not inputs:
         raise CamfxError("no input files given")
-    if len(inputs) == 1 and not output.is_dir():
+    if text.endswith(("/", os.sep)) or output.is_dir():
+        if output.exists() and not output.is_dir():
+            raise CamfxError(f"{text}: is a file, not a folder for the outputs")
+        pairs = [(src, output / (_output_stem(src) + DEFAULT_EXTENSION)) for src in inputs]
+    elif len(inputs) > 1:
+        raise CamfxError(f"{text}: {len(inputs)} inputs need a folder for -o (end it with /), not one file")
+    else:
         output_format(output)  # a bad extension fails before any work
         return [(inputs[0], output)]
-    if output.exists() and not output.is_dir():
-        raise CamfxError(f"{output}: with several inputs, -o must be a directory")
-    pairs = [(src, output / (src.stem + DEFAULT_EXTENSION)) for src in inputs]
     seen = {}
     for src, dst in pairs:
         if dst in seen:
             raise CamfxError(f"{seen[dst]} and {src} would both be written to {dst}")
         seen[dst] = src
     return pairs
+
+
+def _output_stem(src):
+    """An output's name for ``src``: its stem, less an image sequence's number pattern."""
+    stem = re.sub(r"%0?\d*d", "", src.stem).strip("_-. ")
+    return stem or "sequence"
 
 
 def check_target(src, dst, inputs, overwrite):
@@ -125,20 +141,23 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
     if progress is None:
         with Progress(str(src)) as progress:
             return process_file(src, dst, chain, settings, progress=progress, inputs=inputs)
-    with InputVideo(src) as video:
+    with InputVideo(src, background=settings.background, deinterlace=settings.deinterlace) as video:
+        for note in video.notes:
+            progress.write(f"camfx: {note}")
         progress.set_total(video.frame_count)
         prepare(chain, video, announce=lambda line: progress.write(f"camfx: {line}"), threads=settings.threads)
         parts.sweep(dst.parent, [dst.name])  # left by a run that was killed outright
         temp = parts.create(dst)
         second = None
         try:
-            with OutputVideo(temp, video.format, copy=video.others, format=output_format(dst), codec=settings.codec, crf=settings.crf,
-                             preset=settings.preset, threads=settings.threads or 0, warn=progress.warn) as out:
+            with OutputVideo(temp, video.format, copy=video.others, samples=video.sample_packets,
+                             format=output_format(dst), codec=settings.codec, crf=settings.crf, preset=settings.preset,
+                             threads=settings.threads or 0, warn=progress.warn) as out:
                 second = SecondHalf.begin(video, out, lambda: parts.create(dst), chain, settings, progress)
                 encode(video.items(progress.warn, until=second and second.start), chain, out, progress.update,
                        stop=second and second.failed)
                 if second is not None and (video.reached_until or second.failed.is_set()):
-                    out.append(second.packets(), video.rest())  # raises the second half's error, if any
+                    out.append(second.packets(video), video.rest())  # raises the second half's error, if any
                 elif second is not None:  # the first half ended early: a damaged file
                     second.close()
             _sync(temp)  # on disk before it takes the target's name

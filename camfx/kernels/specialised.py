@@ -6,7 +6,7 @@ The generated module is imported on first use, so a filter that is never run cos
 import numba
 import numpy as np
 
-from . import codegen, sobel
+from . import codegen, pointwise, sobel
 from .rows import row_blocks
 from .scratch import check_image, check_out, scratch
 
@@ -38,12 +38,13 @@ class Separable(_Generated):
     """Integer separable correlation: ``out = ((S + offset) * multiplier) >> shift`` where S is the
     exact correlation with ``outer(column, row)``, reflect101 borders.
 
-    With ``running=True`` (every column weight 1) the vertical pass keeps a running sum.
+    With ``running=True`` (every column weight 1) the vertical pass keeps a running sum; with
+    ``unsharp=(alpha, beta)`` the result is ``saturate(alpha * f + beta * out)`` instead.
     """
 
-    def __init__(self, column, row, *, offset, multiplier, shift, running=False):
+    def __init__(self, column, row, *, offset, multiplier, shift, running=False, unsharp=None):
         self.source = codegen.separable_source(column, row, offset=offset, multiplier=multiplier,
-                                               shift=shift, running=running)
+                                               shift=shift, running=running, unsharp=unsharp)
         self.dtype = codegen.separable_buffer_dtype(column)
         self.pad = len(row) // 2
 
@@ -63,12 +64,17 @@ class Direct(_Generated):
 
     def __init__(self, kernel, delta=0.0):
         self.source = codegen.direct_source(np.asarray(kernel, np.float64).tolist(), delta)
+        self.rows = len(kernel)
 
     def __call__(self, frame, out=None):
         frame, src, channels = _rows(frame)
         out = check_out(out, frame.shape, np.dtype(np.uint8), frame)
         nblocks = row_blocks(frame.shape[0], numba.get_num_threads())
-        self.run(src, channels, nblocks, out.reshape(src.shape))
+        if codegen.load(self.source).FLOAT_ROWS:  # float kernels keep a ring of float32 rows
+            ring = scratch("direct-float-rows", (nblocks, self.rows, src.shape[1]), np.dtype(np.float32))
+            self.run(src, channels, nblocks, ring, out.reshape(src.shape))
+        else:
+            self.run(src, channels, nblocks, out.reshape(src.shape))
         return out
 
 
@@ -95,3 +101,24 @@ class FusedEdge:
 
     def dispatchers(self):
         return [sobel.fused_bgr_sobel]  # the camera's BGR case; gray frames compile sobel_gray (~1 s)
+
+
+class GrayGradient(_Generated):
+    """Integer kernels on the gray of a frame (see :func:`codegen.gradient_source`): one kernel's
+    absolute value, or two kernels' gradient magnitude, as three equal channels for a BGR frame.
+    A BGR frame is converted to gray first, into a per-thread buffer."""
+
+    def __init__(self, kx, ky=None):
+        self.source = codegen.gradient_source(kx, ky)
+
+    def __call__(self, frame, out=None):
+        frame, out, src, dst, channels, nblocks = pointwise.rows(frame, out)
+        gray = frame
+        if channels == 3:
+            gray = scratch("gray-gradient", frame.shape[:2], np.dtype(np.uint8))
+            sobel.bgr_to_gray(src, nblocks, gray)
+        self.run(gray, channels, nblocks, dst)
+        return out
+
+    def dispatchers(self):
+        return [self.run, sobel.bgr_to_gray]

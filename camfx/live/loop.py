@@ -274,7 +274,11 @@ class LiveLoop:
         times = []
         image = self._filter(frame.image, times)
         if self.governor is not None:
+            rung = self.governor.level
             self.governor.update(self.clock() - start)
+            self.chain.economize(self.governor.economy)
+            if self.governor.level != rung:  # said once per change, for headless runs too
+                note(f"governor: {self.governor.state}")
         filtered = frame.with_image(image)
         self._last = filtered
         self._shape = frame.image.shape
@@ -337,6 +341,7 @@ class LiveLoop:
     def on_replace_chain(self, chain):
         with self._lock:
             self.chain, self._filter_times = chain, []
+        self._governed(chain)
         note(f"chain: {chain!r}")
         return chain
 
@@ -348,8 +353,14 @@ class LiveLoop:
         chain.threads = [threads if i == index else t for i, t in enumerate(self.chain.threads)]
         with self._lock:
             self.chain = chain
+        self._governed(chain)
         note(f"chain: {chain!r}")
         return new
+
+    def _governed(self, chain):
+        """Tell the governor what economies the new chain offers."""
+        if self.governor is not None:
+            self.governor.use_economies(chain.economies)
 
     def on_pause(self, paused):
         self.paused = (not self.paused) if paused is None else bool(paused)
@@ -383,7 +394,8 @@ class LiveLoop:
 
     def _start_recording(self, path):
         try:
-            sink = Recorder(path, self._rate(), overwrite=self.overwrite, inputs=self.inputs)
+            sink = Recorder(path, self._rate(), overwrite=self.overwrite, inputs=self.inputs,
+                            sar=getattr(self.capture.source, "sar", 1))
         except CamfxError as error:
             note(f"cannot record: {error}")
             raise

@@ -27,6 +27,7 @@ class Source:
     fps = 30.0
     size = (0, 0)
     frame_count = None
+    sar = 1  # the sample (pixel) aspect ratio of its frames: DVD, DV and HDV pixels are not square
     live = False
     time = None  # a file's or a clip's own time of the frame just read, in seconds, when it has one
 
@@ -53,26 +54,42 @@ class VideoFile(Source):
     timing. Each frame read sets :attr:`time`, its time in the file (seconds from its first
     frame), by which the capture paces it; iteration ends at the end of the file.
 
-    ``warn`` is called with each of the reader's warnings (damage, a size change, ...). Raises
-    CamfxError naming the file when it is missing or holds no readable video.
+    A file of one frame (a still image: PNG, JPEG, ...) stays on screen as a camera would: the
+    picture again and again at ``still_fps``, never ending. An image sequence ``img_%04d.png``
+    plays at 25 fps. The reader's notes (a turned or tone-mapped picture) go to ``note`` and its
+    warnings (damage, a size change) to ``warn``, each once per process, however often ``--loop``
+    reopens the file. Raises CamfxError naming the file when it is missing or holds no readable video.
 
     >>> with VideoFile("clip.mkv") as video:          # doctest: +SKIP
     ...     for frame in video: ...
     """
 
-    def __init__(self, path, *, warn=None):
+    def __init__(self, path, *, warn=None, note=None, still_fps=30.0):
         from ..files.video import InputVideo  # PyAV loads only when a file is played
 
         self.name = str(path)
         self._video = InputVideo(path)
+        warn, note = warn or _warn, note or _note
+        for line in self._video.notes:
+            _once(note, line)
         self.fps = float(self._video.rate)
         self.size = (self._video.width, self._video.height)
+        self.sar = self._video.picture.sar
         self.frame_count = self._video.frame_count
-        self._frames = self._video.items(warn or _warn, others=False)
+        self._frames = self._video.items(lambda message: _once(warn, message), others=False)
+        # Two frames read ahead tell a still image (one frame) from a video.
+        self._ahead = [frame for frame in (next(self._frames, None), next(self._frames, None)) if frame is not None]
+        self._still = self._ahead[0].image if len(self._ahead) == 1 else None
+        if self._still is not None:
+            self.fps, self.frame_count = float(still_fps), None
+        self._index = 0
 
     def read(self):
         """The next frame (BGR uint8), or None at the end of the file."""
-        frame = next(self._frames, None)
+        if self._still is not None:
+            self.time, self._index = self._index / self.fps, self._index + 1
+            return self._still
+        frame = self._ahead.pop(0) if self._ahead else next(self._frames, None)
         if frame is None:
             return None
         self.time = frame.time
@@ -83,8 +100,22 @@ class VideoFile(Source):
         self._video.close()
 
 
+_said = set()
+
+
+def _once(warn, message):
+    """Pass ``message`` on the first time only."""
+    if message not in _said:
+        _said.add(message)
+        warn(message)
+
+
 def _warn(message):
     print(f"camfx: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _note(message):
+    print(f"camfx: {message}", file=sys.stderr, flush=True)
 
 
 class Demo(Source):
@@ -218,10 +249,11 @@ def parse_source(spec):
 
 def open_source(spec, *, width=1280, height=720, fps=30.0, fourcc="auto", capture_factory=None):
     """Open a camera index (``0``), a device path (``/dev/video2``), a stream URL (``rtsp://...``),
-    a video file or ``"demo"``. Raises CamfxError naming the source if it cannot be opened."""
+    a video file, an image (shown as a camera would, at ``fps``), an image sequence
+    (``img_%04d.png``) or ``"demo"``. Raises CamfxError naming the source if it cannot be opened."""
     spec = parse_source(spec)
     if spec == "demo":
         return Demo(width, height, fps)
     if isinstance(spec, int) or spec.startswith("/dev/video") or "://" in spec:
         return Camera(spec, width=width, height=height, fps=fps, fourcc=fourcc, capture_factory=capture_factory)
-    return VideoFile(spec)
+    return VideoFile(spec, still_fps=fps)

@@ -50,15 +50,17 @@ class Recorder(Sink):
     so the recording lasts as long as the wall time it covers, whatever frames were dropped on
     the way. The size is the first frame's; later frames of another size (a camera that came
     back at another resolution) are scaled to it. ``fps`` is the nominal rate given to the
-    encoder's rate control. Raises CamfxError at once when ``path`` cannot be a recording (see
+    encoder's rate control; ``sar`` the source's sample aspect ratio (a DVD file's 32:27), kept
+    in the recording. Raises CamfxError at once when ``path`` cannot be a recording (see
     :func:`check_record_path`) or its folder is not writable. The file (under a temporary
     name) is made with the first frame.
     """
 
     keepalive = False  # a recording shows the outage as it was: no repeated frames
 
-    def __init__(self, path, fps, *, overwrite=False, inputs=(), crf=LIVE_CRF, preset=LIVE_PRESET):
+    def __init__(self, path, fps, *, overwrite=False, inputs=(), crf=LIVE_CRF, preset=LIVE_PRESET, sar=1):
         self.path = check_record_path(path, overwrite, inputs)
+        self.sar = Fraction(sar)
         self.name = f"record:{path}"
         self.fps = fps
         self.overwrite, self.inputs = overwrite, inputs
@@ -102,7 +104,7 @@ class Recorder(Sink):
         height, width = image.shape[:2]
         self._size = (width, height)
         rate = Fraction(self.fps).limit_denominator(1001)
-        video = VideoFormat(width, height, rate, TIME_BASE, name=str(self.path))
+        video = VideoFormat(width, height, rate, TIME_BASE, name=str(self.path), sar=self.sar)
         self._temp = parts.create(self.path)
         self._video = OutputVideo(self._temp, video, format=output_format(self.path), crf=self.crf,
                                   preset=self.preset)
