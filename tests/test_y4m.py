@@ -143,3 +143,12 @@ def test_without_a_reader_frames_are_dropped_at_once_and_a_leaving_reader_is_a_n
     assert first.startswith(header + b"FRAME\n")
     assert np.abs(np.frombuffer(first[len(header) + 6:], np.uint8).astype(np.int16)
                   - reference(recorded_frames[3], "I420")).max() <= 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device every write to fails)")
+def test_a_file_that_cannot_be_written_is_one_line_naming_it():
+    from camfx.errors import CamfxError
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(CamfxError, match=r"^/dev/full: cannot write \(No space left on device\)$"):
+        Y4mWriter("/dev/full", 320, 240, 30, overwrite=True)
+    assert set(os.listdir("/proc/self/fd")) == before  # nothing left open

@@ -83,8 +83,12 @@ class Y4mWriter(Sink):
         self._announced = False  # said that we are waiting for a reader
         self._fd = None
         if not self.pipe:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            self._begin()
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                self._begin()
+            except OSError as error:  # a full disk, a device that refuses writes, no permission
+                self.close()
+                raise CamfxError(f"{self.path}: cannot write ({error.strerror or error})") from None
 
     def write(self, frame):
         if self._fd is None and not self._connect():
