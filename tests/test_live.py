@@ -237,9 +237,9 @@ def test_no_camera_plays_the_demo_and_says_so():
     (["--source", "demo", "--record", "clip.mp4/"], "clip.mp4/: names a folder; a recording is a file"),
     (["--source", "demo", "--fourcc", "MJ"], "--fourcc must be 'auto' or four characters such as MJPG, got 'MJ'"),
 ])
-def test_bad_input_is_one_line_and_a_non_zero_exit(args, message):
+def test_bad_input_is_one_line_and_a_non_zero_exit(args, message, tmp_path):
     start = time.monotonic()
-    result = camfx_cli("live", "--headless", *args)
+    result = camfx_cli("live", "--headless", *args, cwd=tmp_path)  # whatever it might write goes there
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and result.stdout == ""
