@@ -25,10 +25,12 @@ SIZE = (480, 360)
 
 @pytest.fixture(scope="module")
 def display():
-    """A private X server; its display name, e.g. ":5"."""
+    """A private X server; its display name, e.g. ":5". ``-noreset``: an X server resets itself
+    when its last client leaves, and a client that connects meanwhile (the next preview, between
+    two tests) is refused."""
     read, write = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp",
+                               "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as pipe:
         number = pipe.readline().strip()
