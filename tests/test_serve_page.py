@@ -167,19 +167,22 @@ def test_the_picture_plays_filtered(page, view, transport):
 
 
 def test_changing_the_chain_in_the_page_changes_the_picture(page):
-    box, edge = camfx.parse_chain("box(ksize=9)"), camfx.parse_chain("box(ksize=9),edge")
+    # The pictures to expect, made first: their kernels are then compiled before the page asks
+    # for them (a cold compile on a busy machine can outlast a page's wait).
+    box, edge, box31 = (camfx.parse_chain(spec)(IMAGE)
+                        for spec in ("box(ksize=9)", "box(ksize=9),edge", "box(ksize=31)"))
     with serving("box(ksize=9)") as (url, pump):
         open_page(page, url, "mjpeg")
-        shows(page, box(IMAGE), IMAGE)
+        shows(page, box, IMAGE)
         page.select_option("#add-filter", "edge")
         page.click("#add")
         page.wait_for_selector("#chain > li[data-name=edge]")
         assert repr(pump.chain) == "box(ksize=9),edge()"
-        shows(page, edge(IMAGE), box(IMAGE))
+        shows(page, edge, box)
         page.locator("#chain > li").nth(1).locator("input.enabled").uncheck()  # edge off
         page.wait_for_selector("#chain > li.off[data-name=edge]")
         assert pump.chain.enabled == [True, False]
-        shows(page, box(IMAGE), edge(IMAGE))
+        shows(page, box, edge)
         page.locator("#chain > li").nth(1).locator("button.move-up").click()  # edge first, still off
         page.wait_for_selector("#chain > li[data-index='0'][data-name=edge]")
         assert repr(pump.chain) == "edge(),box(ksize=9)" and pump.chain.enabled == [False, True]
@@ -187,7 +190,7 @@ def test_changing_the_chain_in_the_page_changes_the_picture(page):
         ksize.fill("31")
         ksize.press("Enter")
         page.wait_for_function("() => document.querySelector('#spec').textContent.includes('box(ksize=31)')")
-        shows(page, camfx.parse_chain("box(ksize=31)")(IMAGE), box(IMAGE))
+        shows(page, box31, box)
         page.locator("#chain > li").nth(0).locator("button.remove").click()
         page.wait_for_function("() => document.querySelectorAll('#chain > li').length === 1")
         assert repr(pump.chain) == "box(ksize=31)"
@@ -209,6 +212,7 @@ def test_a_bad_parameter_shows_its_error_in_the_page_and_changes_nothing(page):
 
 
 def test_the_kernel_grid_shows_the_values_and_follows_the_edits(page):
+    edited = camfx.parse_chain("kernel(matrix=[[0.5, 0], [0, -0.25]], offset=128)")(IMAGE)  # compiled first
     with serving("kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]], offset=128)") as (url, pump):
         open_page(page, url, "mjpeg")
         cells = page.locator("#chain > li .kernel .cell")
@@ -228,7 +232,9 @@ def test_the_kernel_grid_shows_the_values_and_follows_the_edits(page):
         page.wait_for_function("() => document.querySelector('#spec').textContent.includes('[[0.5, 0.0], [0.0, -0.25]]')")
         assert pump.chain.filters[0].matrix == [[0.5, 0.0], [0.0, -0.25]]
         assert page.locator("#chain > li .kernel .cell").all_text_contents() == ["0.5", "0", "0", "-0.25"]
-        shows(page, pump.chain(IMAGE), camfx.parse_chain("kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]], offset=128)")(IMAGE))
+        np.testing.assert_array_equal(pump.chain(IMAGE), edited)
+        before = camfx.parse_chain("kernel(matrix=[[1,2,1],[0,0,0],[-1,-2,-1]], offset=128)")(IMAGE)
+        shows(page, edited, before)
 
 
 class Channel(Filter):
