@@ -297,24 +297,28 @@ def test_governor_scales_the_chain_down_to_hold_the_frame_rate(clip_path):
 
 
 class Economical(Filter):
-    """Takes 60 ms per frame, 20 ms economising (say, a mask every other frame)."""
+    """Takes 60 ms of the loop's clock per frame, 20 ms economising (say, a mask every other
+    frame): the test's clock, so that what the governor sees does not depend on the machine."""
     name = "economical"
     economies = ("cheaper",)
+    clock = None
 
     def apply(self, frame):
-        time.sleep(0.02 if self.economy else 0.06)
+        self.clock.advance(0.02 if self.economy else 0.06)
         return frame
 
 
-def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path, capsys):
+def test_governor_has_a_filter_economise_before_it_shrinks_the_frame(clip_path, capsys, monkeypatch):
     from camfx.live.governor import Governor
 
+    clock = ManualClock()
+    monkeypatch.setattr(Economical, "clock", clock)
     registry = Registry([Plugin("economical", "test", lambda: Economical)])
     chain = camfx.parse_chain("economical", registry)
     governor = Governor(30, economies=chain.economies, patience=3)
     window = ScriptedWindow()
     with Capture(lambda: VideoFile(clip_path)) as capture:
-        loop = with_window(LiveLoop(capture, chain, governor=governor), window)
+        loop = with_window(LiveLoop(capture, chain, governor=governor, clock=clock), window)
         loop.run()
     assert chain.filters[0].economy == 1 and governor.scale == 1.0  # the economy was enough
     assert loop.status()["governor"] == "economical: cheaper to hold the frame rate"
