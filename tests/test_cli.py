@@ -66,6 +66,25 @@ def test_bench_prints_camfx_opencv_and_their_ratio_as_json():
     assert report["geomean_ratio"] > 0
 
 
+def test_bench_times_the_choice_afresh_over_a_remembered_one(tmp_path):
+    import json
+    import os
+    env = {**os.environ, "CAMFX_CACHE_DIR": str(tmp_path)}
+
+    def bench():
+        return subprocess.run([sys.executable, "-m", "camfx", "bench", "--size", "480p", "--repeat", "5",
+                               "--filters", "box", "--chain", "", "--json"], capture_output=True, text=True, env=env)
+    assert bench().returncode == 0
+    store = json.loads((tmp_path / "autotune.json").read_text())
+    (key,) = store
+    store[key]["seconds"] = [999.0]  # a choice remembered from a very busy moment
+    (tmp_path / "autotune.json").write_text(json.dumps(store))
+    result = bench()
+    assert result.returncode == 0, result.stderr
+    retimed = json.loads((tmp_path / "autotune.json").read_text())[key]["seconds"]
+    assert retimed[0] < 1.0  # timed again in this run (and remembered), not taken from the cache
+
+
 def test_bench_table_names_the_memory_floor():
     result = camfx("bench", "--size", "720p", "--repeat", "5", "--filters", f"sharpen,kernel(matrix={[[1] * 7] * 7})",
                    "--chain", "", "--no-tune")

@@ -135,8 +135,8 @@ def run_bench(size="1080p", filters=DEFAULT_FILTERS, chain=DEFAULT_CHAIN, repeat
     for label, c in steps:
         if progress:
             progress(label)
-        if tune:
-            c.tune(frames[0])
+        if tune:  # timed afresh: a choice remembered from a busy moment would skew the figures
+            c.tune(frames[0], retune=True)
         # What each filter states as its OpenCV counterpart (a NumPy definition is not timed).
         reference = c.reference() if all(f.counterpart for f in c) else None
         row = compare(lambda f, o: c(f, out=o), reference, frames, repeat)
