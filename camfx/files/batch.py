@@ -34,7 +34,7 @@ from ..errors import CamfxError
 from ..text import plural
 from . import parts
 from .manifest import FILE_NAME, Manifest, Recipe
-from .process import Settings, _message, _same_file, plan, process_file, tune_for_throughput
+from .process import Settings, error_line, same_file, plan, process_file, tune_for_throughput
 from .progress import BatchProgress, Progress
 
 
@@ -126,7 +126,7 @@ def run_job(job, progress, where=None):
         chain = job.chain if isinstance(job.chain, Chain) else _chain(job.chain)
         frames = process_file(job.src, job.dst, chain, job.settings, progress=progress, inputs=job.inputs)
     except (ValueError, OSError, av.FFmpegError) as error:  # CamfxError is a ValueError
-        result["error"] = _message(error, job.src)
+        result["error"] = error_line(error, job.src)
     except Exception as error:  # a filter's own bug: this file fails, the batch goes on
         result["error"] = f"{job.src}: {type(error).__name__}: {error}"
     else:
@@ -328,7 +328,7 @@ def _inputs_at_outputs(pairs):
             continue
         same = by_identity.get((stat.st_dev, stat.st_ino), [])
         if same:
-            clashes[dst] = [s for s in same if _same_file(s, dst)]
+            clashes[dst] = [s for s in same if same_file(s, dst)]
     return clashes
 
 

@@ -110,7 +110,7 @@ def _output_stem(src):
 def check_target(src, dst, inputs, overwrite):
     """Refuse an output that is one of the inputs (always) or that exists (unless ``overwrite``)."""
     for other in inputs:
-        if _same_file(other, dst):
+        if same_file(other, dst):
             raise CamfxError(f"{dst}: is the input {other}; refusing to write over an input")
     if not dst.parent.is_dir():
         raise CamfxError(f"{dst.parent}: no such directory for the output")
@@ -120,7 +120,8 @@ def check_target(src, dst, inputs, overwrite):
         raise CamfxError(f"{dst}: is a directory")
 
 
-def _same_file(a, b):
+def same_file(a, b):
+    """True when paths ``a`` and ``b`` name one file (the same path, a hard link, a bind mount)."""
     if Path(a).resolve() == Path(b).resolve():
         return True
     try:
@@ -160,7 +161,7 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
                     out.append(second.packets(video), video.rest())  # raises the second half's error, if any
                 elif second is not None:  # the first half ended early: a damaged file
                     second.close()
-            _sync(temp)  # on disk before it takes the target's name
+            sync_to_disk(temp)  # on disk before it takes the target's name
             check_target(src, dst, [src, *inputs], settings.overwrite)  # nothing appeared meanwhile
             parts.commit(temp, dst)
         except BaseException:
@@ -172,7 +173,9 @@ def process_file(src, dst, chain, settings=Settings(), *, progress=None, inputs=
     return progress.count
 
 
-def _sync(path):
+def sync_to_disk(path):
+    """Flush the file at ``path`` to the disk (``fsync``), so a rename after it cannot leave an
+    empty file behind a crash. Raises OSError."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -180,7 +183,7 @@ def _sync(path):
         os.close(fd)
 
 
-def _message(error, src):
+def error_line(error, src):
     """A one-line reason that names the file."""
     if isinstance(error, PluginError):  # about the filter, not the file: say which file it was on
         return f"{src}: {error}"

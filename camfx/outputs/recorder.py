@@ -16,7 +16,7 @@ import cv2
 from ..errors import CamfxError
 from ..frame import Frame
 from ..files import parts
-from ..files.process import _sync, check_target
+from ..files.process import sync_to_disk, check_target
 from ..files.video import FORMATS, OutputVideo, VideoFormat, output_format
 from .sink import Sink
 
@@ -120,7 +120,7 @@ class Recorder(Sink):
                 return
             try:
                 video.finish()
-                _sync(self._temp)  # on disk before it takes the target's name
+                sync_to_disk(self._temp)  # on disk before it takes the target's name
                 self.path = self._place()
             except OSError as error:
                 raise CamfxError(f"{self.path}: cannot finish the recording ({error.strerror or error})") from None
