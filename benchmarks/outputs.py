@@ -119,15 +119,19 @@ def run(size, frames, spec, folder):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=300)
-    parser.add_argument("--sizes", default="720p,1080p")
+    parser.add_argument("--sizes", default="720p,1080p", help=f"comma-separated, of {', '.join(SIZES)}")
     parser.add_argument("--filters", default="blur(ksize=5),edge", help="the chain timed beside the outputs")
     args = parser.parse_args(argv)
+    sizes = [size.strip() for size in args.sizes.split(",")]
+    unknown = [size for size in sizes if size not in SIZES]
+    if unknown:
+        parser.error(f"--sizes: unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
     import numba
     print(f"numba {numba.__version__} ({numba.get_num_threads()} threads), OpenCV {cv2.__version__}, "
           f"pyvirtualcam {pyvirtualcam.__version__}")
     with tempfile.TemporaryDirectory() as folder:
-        for size in args.sizes.split(","):
-            run(size.strip(), args.frames, args.filters, folder)
+        for size in sizes:
+            run(size, args.frames, args.filters, folder)
     return 0
 
 

@@ -1,5 +1,6 @@
 """YUV4MPEG2 output to a file and to a named pipe: what FFmpeg reads back is what camfx wrote,
 every frame in order; no reader and a reader that leaves are notes, never a stall or a crash."""
+import fcntl
 import os
 import subprocess
 import threading
@@ -134,9 +135,11 @@ def test_without_a_reader_frames_are_dropped_at_once_and_a_leaving_reader_is_a_n
                                                f"opens the pipe)"]
         viewer = PipeReader(fifo, one_frame)  # reads one frame and quits
         assert sink.write(frames[3]) is True
+        if hasattr(fcntl, "F_GETPIPE_SZ"):  # Linux: the pipe holds a whole frame (or 1 MiB, a user's limit)
+            assert fcntl.fcntl(sink._fd, fcntl.F_GETPIPE_SZ) >= min(one_frame - len(header), 1 << 20)
         first = viewer.join()
         assert sink.write(frames[4]) is False
-        assert "the reader went away after 1 frames; waiting for another" in notes[-1]
+        assert "the reader went away after 1 frame; waiting for another" in notes[-1]
         viewer = PipeReader(fifo, 9)  # another one comes: a stream of its own, header first
         sink.write(frames[5])
         assert viewer.join() == b"YUV4MPEG2" and sink.readers == 2
