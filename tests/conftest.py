@@ -1,8 +1,11 @@
 """Shared fixtures: a recorded clip the suite makes itself, read back through the app's reader;
 the example plugin installed as a user would install it."""
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -26,8 +29,17 @@ def pytest_configure(config):
     compile once; the per-user config folder is an empty one there, and $CAMFX_CONFIG is
     unset, so no user's settings change what the tests see; and the data folder (models) is the
     suite's own. Subprocesses inherit them all."""
-    os.environ["CAMFX_CACHE_DIR"] = str(config.cache.mkdir("camfx-cache"))
-    user_config = str(config.cache.mkdir("camfx-user-config"))
+    if hasattr(config, "cache"):
+        folder = config.cache.mkdir
+    else:  # -p no:cacheprovider: folders of the run's own (kernels compile again)
+        base = Path(tempfile.mkdtemp(prefix="camfx-tests-"))
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
+
+        def folder(name):
+            (base / name).mkdir()
+            return base / name
+    os.environ["CAMFX_CACHE_DIR"] = str(folder("camfx-cache"))
+    user_config = str(folder("camfx-user-config"))
     os.environ["XDG_CONFIG_HOME"] = user_config  # platformdirs on Linux and macOS
     os.environ["WIN_PD_OVERRIDE_LOCAL_APPDATA"] = user_config  # and on Windows
     os.environ.pop("CAMFX_CONFIG", None)
