@@ -207,3 +207,27 @@ def test_each_frame_plays_at_its_capture_time(tmp_path):
 def test_a_recording_that_never_got_a_frame_leaves_nothing(tmp_path):
     Recorder(tmp_path / "empty.mp4", 30).close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_part_file_a_killed_recording_left_is_removed_by_the_next_recording_to_that_path(tmp_path):
+    """A second Ctrl-C while a recording is being finished, or a SIGKILL, ends camfx before it
+    can remove its part file; the next recording to the same path removes it (its lock is free),
+    and leaves another recording's part, still written by a live process, alone."""
+    code = ("import sys, time; from camfx.files import parts; p = parts.create(sys.argv[1]); "
+            "print(p.name, flush=True); time.sleep(60)")
+
+    def writer(name):
+        return subprocess.Popen([sys.executable, "-c", code, str(tmp_path / name)], stdout=subprocess.PIPE, text=True)
+    with writer("take.mp4") as killed, writer("other.mp4") as alive:
+        killed_part, alive_part = killed.stdout.readline().strip(), alive.stdout.readline().strip()
+        killed.kill()
+        killed.wait()
+        try:
+            assert sorted(p.name for p in tmp_path.iterdir()) == sorted([killed_part, alive_part])
+            scene = DemoScene(160, 120)
+            with Recorder(tmp_path / "take.mp4", 30) as recorder:
+                for i in range(3):
+                    recorder.write(Frame(scene.frame(i), i, i / 30))
+            assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["take.mp4", alive_part])
+        finally:
+            alive.kill()

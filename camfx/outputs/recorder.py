@@ -105,6 +105,7 @@ class Recorder(Sink):
         self._size = (width, height)
         rate = Fraction(self.fps).limit_denominator(1001)
         video = VideoFormat(width, height, rate, TIME_BASE, name=str(self.path), sar=self.sar)
+        parts.sweep(self.path.parent, [self.path.name])  # left by a recording that was killed outright
         self._temp = parts.create(self.path)
         self._video = OutputVideo(self._temp, video, format=output_format(self.path), crf=self.crf,
                                   preset=self.preset)
