@@ -92,7 +92,7 @@ def open_page(page, url, view=""):
 
 def picture(page):
     """What the page shows (the WebRTC video or the MJPEG image) as a BGR array, read through a
-    canvas as the page itself could."""
+    canvas as the page itself could; None before its first picture."""
     url = page.evaluate("""() => {
         const shown = [...document.querySelectorAll('#picture video, #picture img')].find((e) => !e.hidden);
         const width = shown.videoWidth || shown.naturalWidth, height = shown.videoHeight || shown.naturalHeight;
@@ -102,6 +102,8 @@ def picture(page):
         return canvas.toDataURL('image/png');
     }""")
     data = base64.b64decode(url.split(",", 1)[1])
+    if not data:  # nothing shown yet (a 0x0 canvas gives "data:,")
+        return None
     return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
 
 
