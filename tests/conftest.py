@@ -46,6 +46,15 @@ def pytest_configure(config):
     os.environ["CAMFX_DATA_DIR"] = str(TEST_DATA_DIR)
 
 
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch):
+    """The suite itself keeps this machine busy; in-process tests see it as quiet, so that the
+    autotuner remembers its choices as it does for a user (tests/test_autotune.py checks the
+    busy case on its own)."""
+    import camfx.engine.autotune
+    monkeypatch.setattr(camfx.engine.autotune, "machine_busy", lambda: False)
+
+
 @pytest.fixture(scope="session")
 def models_fetched():
     """The suite's data folder, holding every model camfx knows. Without them the tests that

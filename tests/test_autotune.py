@@ -146,3 +146,36 @@ def test_a_filter_that_has_gained_variants_since_its_choice_was_remembered_is_ti
                                                                              "seconds": [0.0]}}))
     choice = autotune(chain, frame, clock=CountingClock(), runs=1, cache_path=cache)
     assert choice["timed"] and choice["steps"][0]["variant"] in ("direct", "generic")
+
+
+def test_a_choice_timed_on_a_busy_machine_is_used_but_not_remembered(tmp_path, recorded_frames, monkeypatch):
+    import camfx.engine.autotune as tuner
+    monkeypatch.setattr(tuner, "machine_busy", lambda: True)
+    cache, said = tmp_path / "autotune.json", []
+    chain = camfx.parse_chain("emboss,edge")
+    choice = chain.tune(recorded_frames[0], runs=1, cache_path=cache, announce=said.append)
+    assert choice["timed"] and chain.threads == [s["threads"] for s in choice["steps"]]  # in use
+    assert not cache.exists()  # a later, quieter start times the chain again
+    assert "other work is keeping this machine's cores busy" in said[0]
+    monkeypatch.setattr(tuner, "machine_busy", lambda: False)
+    assert chain.tune(recorded_frames[0], runs=1, cache_path=cache)["timed"] and cache.exists()
+
+
+@pytest.mark.parametrize("load, cores, busy", [(0.3, 2, False), (1.9, 2, False), (2.0, 2, True), (7.5, 8, False)])
+def test_the_machine_is_busy_when_the_load_average_reaches_the_core_count(monkeypatch, load, cores, busy):
+    import os
+
+    import camfx.engine.autotune as tuner
+    monkeypatch.undo()  # the suite's quiet_machine: the real function here
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert tuner.machine_busy() is busy
+
+
+def test_a_machine_without_a_load_average_is_not_busy(monkeypatch):
+    import os
+
+    import camfx.engine.autotune as tuner
+    monkeypatch.undo()
+    monkeypatch.delattr(os, "getloadavg")
+    assert tuner.machine_busy() is False

@@ -33,6 +33,15 @@ def choice_key(chain, shape, threads):
             f"numba {numba.__version__} | {platform.machine()} x{os.cpu_count()}")
 
 
+def machine_busy():
+    """True when other work is keeping this machine's cores busy: the 1-minute load average at
+    or above the number of cores (POSIX ``getloadavg``; False where there is none)."""
+    try:
+        return os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # Windows has no load average
+        return False
+
+
 def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cache_path=None,
              retune=False, stream=None, announce=None):
     """Choose, for each step of ``chain``, the fastest ``(variant, threads)`` on frames like
@@ -53,7 +62,8 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
         The JSON file of remembered choices (default: ``autotune.json`` in the cache folder;
         none when that folder cannot be written).
     retune : bool
-        Time again even when a remembered choice exists.
+        Time again even when a remembered choice exists. A choice timed while the machine is
+        busy (:func:`machine_busy`) is applied but not remembered.
     announce : callable, optional
         Called with a line for the user before timing starts (a first run also compiles the
         variants not used yet, which takes seconds).
@@ -77,12 +87,17 @@ def autotune(chain, frame, *, threads=None, runs=7, clock=time.perf_counter, cac
     if not retune and _fits(remembered, chain):
         _apply(chain, remembered["steps"])
         return {**remembered, "timed": False}
+    busy = machine_busy()
     if announce is not None and any(f.stateless for f in chain.filters):  # others are not timed
         announce(f"tuning the chain for {frame.shape[1]}x{frame.shape[0]} frames "
-                 "(first run: compiles and times each variant, a few seconds)...")
+                 "(first run: compiles and times each variant, a few seconds)"
+                 + ("; other work is keeping this machine's cores busy, so the choice is used now "
+                    "and timed again next start" if busy else "") + "...")
     choice = _time_steps(chain, frame, threads, runs, clock)
     _apply(chain, choice["steps"])
-    if path is not None:
+    # Timed while other work held the cores, one thread can look as fast as two: such a choice
+    # is used now but not remembered, or it would slow every later start.
+    if path is not None and not busy:
         store = _read(path, stream)  # another process may have written meanwhile
         store[key] = choice
         _write(path, store, stream)
