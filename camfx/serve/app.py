@@ -106,7 +106,7 @@ class Server:
         self._page = {route: importlib.resources.files(__package__).joinpath("page", name).read_bytes()
                       for route, (name, _) in PAGE_FILES.items()}
         self._filters = None
-        self._chain_seen = None
+        self._chain_seen = None       # the chain's description every open page has been sent
         self._ticker = None
         self._closing = False
         self._encoder = None          # the WebRTC viewers' shared VP8 encoder, made for the first one
@@ -357,7 +357,11 @@ class Server:
         await socket.prepare(request)
         self.sockets.add(socket)
         try:
-            await socket.send_json({"type": "chain", "chain": describe_chain(self.loop.chain)})
+            description = describe_chain(self.loop.chain)
+            if description != self._chain_seen:  # a change not pushed yet: to every page, this one too
+                await self._broadcast({"type": "chain", "chain": description}, chain=description)
+            else:
+                await socket.send_json({"type": "chain", "chain": description})
             await socket.send_json({"type": "stats", "stats": self.status()})
             async for message in socket:  # nothing to receive; this waits until the page leaves
                 if message.type == WSMsgType.ERROR:
