@@ -1,8 +1,5 @@
-import numpy as np
-
 from camfx.engine.filter import Filter, number
 from camfx.kernels import pointwise
-from camfx.kernels.scratch import scratch
 
 
 class Adjust(Filter):
@@ -37,7 +34,7 @@ class Adjust(Filter):
 
     def apply(self, frame, out=None):
         frame, out, src, dst, channels, nblocks = pointwise.rows(frame, out)
-        planes = scratch("colour-matrix-planes", (nblocks, 6, frame.shape[1]), np.dtype(np.uint8))
+        planes = pointwise.colour_planes(frame, nblocks)
         pointwise.gray_blend(src, channels, self._a, self._g, self._c, planes, nblocks, dst)
         return out
 

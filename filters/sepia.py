@@ -2,7 +2,6 @@ import numpy as np
 
 from camfx.engine.filter import Filter, number
 from camfx.kernels import pointwise
-from camfx.kernels.scratch import scratch
 
 # The classic sepia matrix (as in Microsoft's and most editors' "sepia tone"): rows give the
 # output's R, G, B from the input's R, G, B.
@@ -41,7 +40,7 @@ class Sepia(Filter):
         if self.variant == "opencv":
             return self._opencv(np.ascontiguousarray(frame), out)
         frame, out, src, dst, channels, nblocks = pointwise.rows(frame, out)
-        planes = scratch("colour-matrix-planes", (nblocks, 6, frame.shape[1]), np.dtype(np.uint8))
+        planes = pointwise.colour_planes(frame, nblocks)
         pointwise.color_matrix(src, channels, self._weights, planes, nblocks, dst)
         return out
 

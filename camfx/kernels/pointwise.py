@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from .rows import block_rows, row_blocks
-from .scratch import check_image, check_out
+from .scratch import check_image, check_out, scratch
 from .sobel import B2Y, G2Y, GRAY_SHIFT, R2Y
 
 
@@ -101,6 +101,26 @@ def gray3(src, nblocks, out):
                 o[3 * x + 2] = v
 
 
+def colour_planes(frame, nblocks):
+    """The per-block row planes :func:`gray_blend` and :func:`color_matrix` take: (nblocks, 6,
+    W) uint8, reused per thread (:func:`~camfx.kernels.scratch.scratch`)."""
+    return scratch("colour-matrix-planes", (nblocks, 6, frame.shape[1]), np.dtype(np.uint8))
+
+
+@njit(cache=True, inline="always")
+def _split(s, width, pb, pg, pr):
+    """A BGR row's pixels into three planes."""
+    for x in range(width):
+        pb[x], pg[x], pr[x] = s[3 * x], s[3 * x + 1], s[3 * x + 2]
+
+
+@njit(cache=True, inline="always")
+def _join(ob, og, orr, width, o):
+    """Three planes back into a BGR row."""
+    for x in range(width):
+        o[3 * x], o[3 * x + 1], o[3 * x + 2] = ob[x], og[x], orr[x]
+
+
 @njit(parallel=True, cache=True)
 def gray_blend(src, channels, a, g, c, planes, nblocks, out):
     """``out = saturate(a * f + g * gray(f) + c)`` per channel, in float32 (``gray`` of a gray
@@ -116,15 +136,13 @@ def gray_blend(src, channels, a, g, c, planes, nblocks, out):
                 for x in range(width):
                     o[x] = saturate((a + g) * np.float32(s[x]) + c)
                 continue
-            for x in range(width):
-                pb[x], pg[x], pr[x] = s[3 * x], s[3 * x + 1], s[3 * x + 2]
+            _split(s, width, pb, pg, pr)
             for x in range(width):
                 k = g * np.float32(gray_of(np.int32(pb[x]), np.int32(pg[x]), np.int32(pr[x]))) + c
                 ob[x] = saturate(a * np.float32(pb[x]) + k)
                 og[x] = saturate(a * np.float32(pg[x]) + k)
                 orr[x] = saturate(a * np.float32(pr[x]) + k)
-            for x in range(width):
-                o[3 * x], o[3 * x + 1], o[3 * x + 2] = ob[x], og[x], orr[x]
+            _join(ob, og, orr, width, o)
 
 
 # cv2.transform's fixed point for uint8 frames: weights in 1/1024ths (rounded), sums rounded by
@@ -163,15 +181,13 @@ def color_matrix(src, channels, w, planes, nblocks, out):
                     o[x] = gray_of(np.int32(_fixed((w00 + w01 + w02) * v)), np.int32(_fixed((w10 + w11 + w12) * v)),
                                    np.int32(_fixed((w20 + w21 + w22) * v)))
                 continue
-            for x in range(width):
-                pb[x], pg[x], pr[x] = s[3 * x], s[3 * x + 1], s[3 * x + 2]
+            _split(s, width, pb, pg, pr)
             for x in range(width):
                 p, q, r = np.int32(pb[x]), np.int32(pg[x]), np.int32(pr[x])
                 ob[x] = _fixed(w00 * p + w01 * q + w02 * r)
                 og[x] = _fixed(w10 * p + w11 * q + w12 * r)
                 orr[x] = _fixed(w20 * p + w21 * q + w22 * r)
-            for x in range(width):
-                o[3 * x], o[3 * x + 1], o[3 * x + 2] = ob[x], og[x], orr[x]
+            _join(ob, og, orr, width, o)
 
 
 @njit(parallel=True, cache=True)
