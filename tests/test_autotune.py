@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import camfx
-from camfx.engine.autotune import autotune, choice_key
+# machine_busy imported at collection: the real one (conftest's quiet_machine patches the module's)
+from camfx.engine.autotune import autotune, choice_key, machine_busy
 from conftest import assert_close
 from test_chain import opencv_chain
 
@@ -165,17 +166,13 @@ def test_a_choice_timed_on_a_busy_machine_is_used_but_not_remembered(tmp_path, r
 def test_the_machine_is_busy_when_the_load_average_reaches_the_core_count(monkeypatch, load, cores, busy):
     import os
 
-    import camfx.engine.autotune as tuner
-    monkeypatch.undo()  # the suite's quiet_machine: the real function here
     monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
-    assert tuner.machine_busy() is busy
+    assert machine_busy() is busy
 
 
 def test_a_machine_without_a_load_average_is_not_busy(monkeypatch):
     import os
 
-    import camfx.engine.autotune as tuner
-    monkeypatch.undo()
     monkeypatch.delattr(os, "getloadavg")
-    assert tuner.machine_busy() is False
+    assert machine_busy() is False

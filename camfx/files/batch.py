@@ -34,7 +34,7 @@ from ..errors import CamfxError
 from ..text import plural
 from . import parts
 from .manifest import FILE_NAME, Manifest, Recipe
-from .process import Settings, error_line, same_file, plan, process_file, tune_for_throughput
+from .process import Settings, error_line, plan, process_file, same_file, tune_for_throughput
 from .progress import BatchProgress, Progress
 
 

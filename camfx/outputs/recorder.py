@@ -16,7 +16,7 @@ import cv2
 from ..errors import CamfxError
 from ..frame import Frame
 from ..files import parts
-from ..files.process import sync_to_disk, check_target
+from ..files.process import check_target, sync_to_disk
 from ..files.video import FORMATS, OutputVideo, VideoFormat, output_format
 from .sink import Sink
 

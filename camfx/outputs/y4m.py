@@ -77,7 +77,9 @@ class Y4mWriter(Sink):
         self.name = f"y4m:{self.path}"
         self.pipe = self.path.is_fifo()
         self._convert = PixelConverter("I420", width, height)
-        self._header = y4m_header(*padded_size(width, height), fps)
+        padded = padded_size(width, height)
+        self._header = y4m_header(*padded, fps)
+        self._frame_bytes = len(b"FRAME\n") + padded[0] * padded[1] * 3 // 2  # 4:2:0
         self._report = report or note
         self.readers = self.waiting = 0
         self._written = 0        # frames the current reader got
@@ -119,8 +121,7 @@ class Y4mWriter(Sink):
                 self._announced = True
             return False
         os.set_blocking(fd, True)  # from now on a slow reader slows this sink's thread only
-        width, height = padded_size(*self._convert.size)
-        widen_pipe(fd, len(b"FRAME\n") + width * height * 3 // 2)
+        widen_pipe(fd, self._frame_bytes)
         self._fd = fd
         try:
             self._begin()
